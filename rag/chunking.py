@@ -91,9 +91,13 @@ def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,
     pending: tuple[int, int] | None = None
     for n, (s, e) in enumerate(spans, start=1):
         if pending is not None:
-            s, n = pending
+            if _page_at(doc, pending[0]) == _page_at(doc, s):
+                s, n = pending
+            else:  # never merge across a page break: a citation names one page
+                merged.append((pending[0], spans[pending[1] - 1][1], pending[1]))
             pending = None
-        if e - s < min_chars and n < len(spans) and count(doc.text[s:e]) < max_tokens:
+        next_same_page = n < len(spans) and _page_at(doc, spans[n][0]) == _page_at(doc, s)
+        if e - s < min_chars and next_same_page and count(doc.text[s:e]) < max_tokens:
             pending = (s, n)
             continue
         merged.append((s, e, n))

@@ -136,19 +136,21 @@ _SENT_END_CHARS = ".!?:;…\"”)"
 
 
 def _pdf_paragraphs(page_text: str, page: int) -> list[Paragraph]:
-    """Rejoin PDF lines wrapped inside a paragraph: a line that does not end a sentence
-    continues into the next one."""
+    """Rejoin PDF lines wrapped inside a paragraph: a line continues into the next one unless
+    it ends a sentence or is clearly shorter than a full line (a heading, a paragraph's end)."""
     paras: list[Paragraph] = []
     buf: list[str] = []
-    for raw in page_text.split("\n"):
-        line = _normalize_line(raw)
+    lines = [_normalize_line(raw) for raw in page_text.split("\n")]
+    widths = sorted(len(x) for x in lines if x)
+    full = widths[int(0.75 * (len(widths) - 1))] if widths else 0
+    for line in lines:
         if not line:
             if buf:
                 paras.append(Paragraph(" ".join(buf), page))
                 buf = []
             continue
         buf.append(line)
-        if line[-1] in _SENT_END_CHARS:
+        if line[-1] in _SENT_END_CHARS or (full >= 40 and len(line) < 0.6 * full):
             paras.append(Paragraph(" ".join(buf), page))
             buf = []
     if buf:
@@ -210,10 +212,9 @@ def clean(pages: list[str], is_pdf: bool = False) -> Cleaned:
     kept = _drop_trailing_furniture(kept)
     if date is None:
         for p in kept[:3]:
-            if len(p.text) < 200:
-                date = parse_date(p.text)
-                if date:
-                    break
+            date = parse_date(p.text[:200])
+            if date:
+                break
     if not title and kept:
         title = _fallback_title(kept[0].text)
     return Cleaned(kept, title, date)

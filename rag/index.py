@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 
 
+def _quiet_bm25s() -> None:
+    """bm25s sets its own logger to DEBUG, which floods any app that configures logging."""
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
 @dataclass
 class IndexMeta:
     model_id: str
@@ -108,6 +113,7 @@ def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
     import bm25s
     import faiss
 
+    _quiet_bm25s()
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = index_dir / f".tmp-{stamp}"
@@ -175,6 +181,7 @@ def load_index(index_dir: Path) -> LoadedIndex:
     import bm25s
     import faiss
 
+    _quiet_bm25s()
     index_dir = Path(index_dir)
     version = current_version(index_dir)
     if version is None:

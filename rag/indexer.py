@@ -73,7 +73,6 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                 doc = build_document(read_file(f))
             except InputError as e:
                 report.skipped.append((str(f), str(e)))
-                status(f"Bỏ qua / skipped: {e}", True)
                 continue
             chunks = chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars)
             if not chunks:
@@ -83,9 +82,9 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                                      "title": doc.title, "date": doc.date,
                                      "content_hash": doc.content_hash, "chunks": len(chunks)}
             chunks_by_doc[doc.doc_id] = chunks
-        if not any(chunks_by_doc.values()):
-            raise InputError("Không có tài liệu nào dùng được / no usable document to index: "
-                             + "; ".join(r for _, r in report.skipped))
+        if len(report.skipped) == len(files):
+            raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable "
+                             "document, index unchanged: " + "; ".join(r for _, r in report.skipped))
 
         all_chunks = [c for doc_id in documents for c in chunks_by_doc.get(doc_id, [])]
         old_pos = old.chunk_ids() if old else {}

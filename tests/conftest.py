@@ -59,24 +59,34 @@ def fake_embedder() -> FakeEmbedder:
 
 # ------------------------------------------------------------------ a tiny invented corpus
 
-LAO_CAI = """Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến
-Cập nhật: 10/05/2023 09:30
-Tính đến hết tháng 4, tỉnh Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia, tăng 215 dịch vụ so với cuối năm trước.
-Tỷ lệ hồ sơ được giải quyết trực tuyến toàn trình của tỉnh đạt 58,2%, cao hơn mức bình quân của các tỉnh miền núi phía Bắc.
-Thời gian tới, tỉnh tiếp tục hướng dẫn người dân sử dụng tài khoản định danh điện tử để nộp hồ sơ mà không phải đến trụ sở cơ quan nhà nước.
-"""
+LAO_CAI = "\n".join([
+    "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến",
+    "Cập nhật: 10/05/2023 09:30",
+    "Tính đến hết tháng 4, tỉnh Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công "
+    "quốc gia, tăng 215 dịch vụ so với cuối năm trước.",
+    "Tỷ lệ hồ sơ được giải quyết trực tuyến toàn trình của tỉnh đạt 58,2%, cao hơn mức bình quân của các "
+    "tỉnh miền núi phía Bắc.",
+    "Thời gian tới, tỉnh tiếp tục hướng dẫn người dân sử dụng tài khoản định danh điện tử để nộp hồ sơ mà "
+    "không phải đến trụ sở cơ quan nhà nước.",
+]) + "\n"
 
-QUOC_GIA = """Cổng Dịch vụ công quốc gia tiếp tục mở rộng
-Cập nhật: 02/03/2023 14:00
-Đến nay, Cổng Dịch vụ công quốc gia đã cung cấp 3.552 dịch vụ công trực tuyến cho người dân và doanh nghiệp trên cả nước.
-Cổng đã kết nối với cơ sở dữ liệu quốc gia về dân cư để xác thực tài khoản của người dùng khi nộp hồ sơ và thanh toán phí, lệ phí.
-"""
+QUOC_GIA = "\n".join([
+    "Cổng Dịch vụ công quốc gia tiếp tục mở rộng",
+    "Cập nhật: 02/03/2023 14:00",
+    "Đến nay, Cổng Dịch vụ công quốc gia đã cung cấp 3.552 dịch vụ công trực tuyến cho người dân và "
+    "doanh nghiệp trên cả nước.",
+    "Cổng đã kết nối với cơ sở dữ liệu quốc gia về dân cư để xác thực tài khoản của người dùng khi nộp hồ "
+    "sơ và thanh toán phí, lệ phí.",
+]) + "\n"
 
-DA_NANG = """Đà Nẵng phát triển kinh tế số
-Cập nhật: 15/11/2022 07:45
-Năm 2022, kinh tế số của thành phố Đà Nẵng đóng góp khoảng 16,5% vào tổng sản phẩm trên địa bàn, theo báo cáo của Sở Thông tin và Truyền thông.
-Thành phố đặt mục tiêu có 81,7% doanh nghiệp nhỏ và vừa sử dụng nền tảng số trong quản trị vào cuối năm 2025.
-"""
+DA_NANG = "\n".join([
+    "Đà Nẵng phát triển kinh tế số",
+    "Cập nhật: 15/11/2022 07:45",
+    "Năm 2022, kinh tế số của thành phố Đà Nẵng đóng góp khoảng 16,5% vào tổng sản phẩm trên địa bàn, "
+    "theo báo cáo của Sở Thông tin và Truyền thông.",
+    "Thành phố đặt mục tiêu có 81,7% doanh nghiệp nhỏ và vừa sử dụng nền tảng số trong quản trị vào cuối "
+    "năm 2025.",
+]) + "\n"
 
 CORPUS = {"lao_cai.txt": LAO_CAI, "quoc_gia.txt": QUOC_GIA, "da_nang.txt": DA_NANG}
 

@@ -188,9 +188,6 @@ def test_index_reports_skipped_files_and_succeeds(env) -> None:
     assert "3 tài liệu" in res.stdout
 
 
-@pytest.mark.xfail(reason="BUG: a skipped file is reported twice on stderr: indexer.build prints "
-                          "'Bỏ qua / skipped' and cli.index prints 'Cảnh báo / warning' for the same file",
-                   strict=True)
 def test_skipped_file_is_reported_once(env) -> None:
     _write(env["corpus"] / "latin1.txt", b"\xff\xfe")
     res = run("-q", "index")
@@ -209,9 +206,6 @@ main(sys.argv[1:], prog_name="rag")
 """
 
 
-@pytest.mark.xfail(reason="BUG: `rag -q index` still prints 'Building index from tokens' on stderr: bm25s "
-                          "sets its logger to DEBUG and cli.main's logging.basicConfig lets it through",
-                   strict=True)
 def test_quiet_index_prints_nothing_on_stderr(env) -> None:
     script = _SCRIPT.format(tests=str(TESTS_DIR), repo=str(REPO))
     proc = subprocess.run([sys.executable, "-c", script, "-q", "index"], capture_output=True, text=True,

@@ -144,3 +144,32 @@ def test_index_refuses_another_model(index_dir, tmp_path):
     pipe = Pipeline(load_settings(index_dir=index_dir, show_progress=False), embedder=Other())
     with pytest.raises(IndexStateError, match="other-model"):
         pipe.ask(LAO_CAI)
+
+
+def test_pdf_next_to_seeds_is_answerable_with_page(tmp_path):
+    fixtures = ROOT / "tests" / "fixtures"
+    d = tmp_path / "index"
+    rag(d, "index", "--rebuild", str(ROOT / "seeds"), str(fixtures / "baocao_hoabinh.pdf"))
+    data = json.loads(rag(d, "ask", "Chi phí đầu tư Trung tâm IOC của tỉnh Hòa Bình là bao nhiêu?",
+                          "--json").stdout)
+    assert data["found"] and "45 tỷ đồng" in data["answer"]
+    c = data["citations"][0]
+    assert c["doc"] == "baocao_hoabinh.pdf" and c["page"] == 2 and c["date"] == "2024-03-15"
+    lao_cai = json.loads(rag(d, "ask", LAO_CAI, "--json").stdout)
+    assert "1.305" in lao_cai["answer"]
+
+
+def test_bad_files_among_good_ones_are_skipped_with_a_warning(tmp_path):
+    fixtures = ROOT / "tests" / "fixtures"
+    proc = rag(tmp_path / "index", "index", str(fixtures / "baocao_hoabinh.pdf"),
+               str(fixtures / "corrupt.pdf"), str(fixtures / "scan_no_text.pdf"))
+    assert "1 tài liệu" in proc.stdout
+    assert "corrupt.pdf" in proc.stderr and "scan_no_text.pdf" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_only_bad_files_fail_cleanly_and_keep_the_old_index(index_dir):
+    before = (index_dir / "CURRENT").read_text()
+    proc = rag(index_dir, "index", str(ROOT / "tests" / "fixtures" / "corrupt.pdf"), check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert (index_dir / "CURRENT").read_text() == before

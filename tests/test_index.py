@@ -274,12 +274,11 @@ def test_corrupt_previous_index_is_rebuilt(make_corpus, settings_for, fake_embed
         ("binary.txt", b"abc\x00def"),
     ],
 )
-def test_a_bad_file_is_skipped_with_a_warning(make_corpus, settings_for, fake_embedder, capsys,
+def test_a_bad_file_is_skipped_with_a_warning(make_corpus, settings_for, fake_embedder,
                                               bad_name, bad_content) -> None:
     corpus = make_corpus({**CORPUS, bad_name: bad_content})
     settings = settings_for(corpus)
     report = build(settings, fake_embedder)
-    assert bad_name in capsys.readouterr().err  # said on stderr even with show_progress=False
     assert report.documents == 3
     assert [Path(p).name for p, _ in report.skipped] == [bad_name]
     assert report.skipped[0][1]  # a reason the user can act on

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CORPUS
 
 from rag.chunking import build_document, chunk_document
 from rag.index import IndexMeta, load_index, write_index
 from rag.ingest import RawFile
 from rag.retrieve import HybridRetriever, SearchFilter, normalize, restore_if_unaccented
-
-from conftest import CORPUS
 
 
 @pytest.fixture

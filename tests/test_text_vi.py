@@ -6,7 +6,15 @@ import unicodedata
 
 import pytest
 
-from rag.text_vi import bm25_tokens, canonical_number, fold, has_diacritics, numbers_in, split_sentences, words
+from rag.text_vi import (
+    bm25_tokens,
+    canonical_number,
+    fold,
+    has_diacritics,
+    numbers_in,
+    split_sentences,
+    words,
+)
 
 
 @pytest.mark.parametrize(

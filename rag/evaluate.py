@@ -82,10 +82,11 @@ def evidence_rank(evidence: str | None, chunks: list[str]) -> int | None:
 def spelling_present(spelling: str, answer: str) -> bool:
     """Is this spelling of a fact in the answer? Numbers compare by value, so '1.305' matches
     '1305' and '58,2' matches '58.2'; words compare without case or diacritic differences."""
-    if spelling in answer or fold(spelling) in fold(answer):
-        return True
     nums = NUMBER_RE.findall(spelling)
-    if nums and re.fullmatch(r"[\d.,\s%]+", spelling.strip()):
+    numeric = bool(nums) and re.fullmatch(r"[\d.,\s%]+", spelling.strip()) is not None
+    if not numeric:
+        return spelling in answer or _bounded(fold(spelling), fold(answer))
+    if nums:
         want = canonical_number(nums[0])
         has_pct = "%" in spelling
         for m in NUMBER_RE.finditer(answer):
@@ -94,6 +95,11 @@ def spelling_present(spelling: str, answer: str) -> bool:
                 if not has_pct or "%" in tail:
                     return True
     return False
+
+
+def _bounded(needle: str, hay: str) -> bool:
+    """`needle` in `hay`, not glued to a digit on either side ('1.305' is not in '11.305')."""
+    return re.search(rf"(?<![\d.,]){re.escape(needle)}(?![\d]|[.,]\d)", hay) is not None
 
 
 def missing_facts(facts: list[list[str]], answer: str) -> list[list[str]]:

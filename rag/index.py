@@ -85,7 +85,10 @@ def current_version(index_dir: Path) -> Path | None:
 
 
 def exists(index_dir: Path) -> bool:
-    return current_version(Path(index_dir)) is not None
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStateError(f"Đường dẫn chỉ mục không phải thư mục / index path is not a folder: {index_dir}")
+    return current_version(index_dir) is not None
 
 
 @contextmanager
@@ -155,6 +158,9 @@ def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
         os.replace(marker_tmp, index_dir / "CURRENT")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if current_version(index_dir) != final:  # the swap never happened: drop its pieces
+            shutil.rmtree(final, ignore_errors=True)
+            (index_dir / f".CURRENT-{stamp}").unlink(missing_ok=True)
         raise
     if old is not None and old != final:
         shutil.rmtree(old, ignore_errors=True)

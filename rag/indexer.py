@@ -38,6 +38,23 @@ def _chunking_settings(settings: Settings) -> dict:
     return {"max_tokens": settings.max_chunk_tokens, "min_chars": settings.min_chunk_chars}
 
 
+def _doc_ids(files: list[Path], known: dict[str, dict]) -> dict[Path, str]:
+    """The file name, unless another file (in this run or already indexed) has it: then as many
+    parent folders as make it unique ("2023/bao_cao.txt")."""
+    ids: dict[Path, str] = {}
+    for f in files:
+        path = str(f.resolve())
+        parts = f.resolve().parts
+        for depth in range(1, len(parts) + 1):
+            cand = "/".join(parts[-depth:])
+            clash_known = cand in known and known[cand].get("path") != path
+            clash_run = any(o != f and "/".join(o.resolve().parts[-depth:]) == cand for o in files)
+            if not clash_known and not clash_run:
+                break
+        ids[f] = cand
+    return ids
+
+
 def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
           rebuild: bool = False) -> IndexReport:
     """Index `paths` (default: the corpus folder). Without `rebuild`, documents already in the
@@ -68,9 +85,10 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
         if old:
             for c in old.chunks:
                 chunks_by_doc.setdefault(c.doc_id, []).append(c)
+        ids = _doc_ids(files, documents)
         for f in files:
             try:
-                doc = build_document(read_file(f))
+                doc = build_document(read_file(f), doc_id=ids[f])
             except InputError as e:
                 report.skipped.append((str(f), str(e)))
                 continue

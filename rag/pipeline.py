@@ -48,6 +48,7 @@ class Pipeline:
         self.settings = settings
         self._embedder = embedder
         self._answerer = answerer
+        self._own_answerer = answerer is None  # ours is rebuilt from each index version
         self._index: idx.LoadedIndex | None = None
         self._retriever: HybridRetriever | None = None
 
@@ -58,22 +59,28 @@ class Pipeline:
         return self._embedder
 
     def ensure_index(self) -> idx.LoadedIndex:
-        """Load the index, building it from the corpus first if there is none."""
-        if self._index is not None:
-            return self._index
+        """Load the index, building it from the corpus first if there is none. A long-lived
+        process (the UI) sees updates by others: when CURRENT names another version than the
+        loaded one (one small file read per call), the new version is loaded."""
         index_dir = Path(self.settings.index_dir)
+        if self._index is not None and idx.current_version(index_dir) == self._index.path:
+            return self._index
         if not idx.exists(index_dir):
             status(f"Chưa có chỉ mục: đang xây từ {self.settings.corpus} (chỉ lần đầu) / "
                    "building the index (first run only)…", self.settings.show_progress)
             build(self.settings, self.embedder)
-        loaded = idx.load_index(index_dir)
+        try:
+            loaded = idx.load_index(index_dir)
+        except IndexStateError:
+            # a concurrent build may have swapped CURRENT and removed the version being read
+            loaded = idx.load_index(index_dir)
         if loaded.meta.model_id != self.embedder.model_id:
             raise IndexStateError(
                 f"Chỉ mục được xây bằng mô hình khác / index was built with '{loaded.meta.model_id}', "
                 f"not '{self.embedder.model_id}': rag index --rebuild")
         self._index = loaded
         self._retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
-        if self._answerer is None:
+        if self._own_answerer:
             self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks)
         return loaded
 

@@ -31,7 +31,7 @@ def has_diacritics(text: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens, keeping numbers like 1.305, 81,7 and 27/QĐ as one token."""
+    """Word tokens, keeping numbers like 1.305, 81,7 and 10/10 as one token."""
     return _WORD_RE.findall(text)
 
 
@@ -43,10 +43,12 @@ def bm25_tokens(text: str) -> list[str]:
         out.append(f)
         if any(c in f for c in ".,/") and any(c.isdigit() for c in f):
             out.extend(p for p in re.split(r"[.,/]", f) if p)
+            if re.fullmatch(r"\d+(?:[.,]\d+)+", f):
+                out.append(canonical_number(f))  # a question may type 1305 for 1.305
     return out
 
 
-_SENT_END = re.compile(r"(?<=[.!?…;])[\"”’)]*\s+(?=[\"“‘(]?[A-ZÀ-ỸĐ0-9])")
+_SENT_END = re.compile(r"(?<=[.!?…;])[\"”’)]*\s+(?=[\"“‘(]?\w)")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -57,6 +59,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENT_END.finditer(text):
+        nxt = text[m.end():m.end() + 2].lstrip("\"“‘(")[:1]
+        if not (nxt.isupper() or nxt.isdigit()):
+            continue
         spans.append((start, m.start() + len(m.group(0).rstrip())))
         start = m.end()
     spans.append((start, len(text)))

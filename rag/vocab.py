@@ -104,7 +104,11 @@ def _replace_words(text: str, toks: list[str], new: list[str]) -> str:
     for old, rep in zip(toks, new):
         i = text.find(old, pos)
         out.append(text[pos:i])
-        out.append(rep[0].upper() + rep[1:] if old[:1].isupper() else rep)
+        if old.isupper() and len(old) > 1:
+            rep = rep.upper()
+        elif old[:1].isupper():
+            rep = rep[0].upper() + rep[1:]
+        out.append(rep)
         pos = i + len(old)
     out.append(text[pos:])
     return "".join(out)

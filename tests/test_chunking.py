@@ -122,9 +122,6 @@ def test_empty_document_has_no_chunks() -> None:
     assert chunk_document(doc) == []
 
 
-@pytest.mark.xfail(reason="BUG: chunk_document only defers a short paragraph when n < len(spans), so a "
-                          "short LAST paragraph becomes its own tiny chunk instead of joining the previous "
-                          "one as the code comment promises", strict=True)
 def test_short_last_paragraph_joins_the_previous_chunk() -> None:
     text = "\n".join([TITLE, P1, P2, "Hội nghị kết thúc lúc 17 giờ cùng ngày."])
     chunks = chunk_document(build_document(_raw(text)))
@@ -162,9 +159,6 @@ def test_pdf_chunks_keep_page_numbers() -> None:
     assert "băng rộng tới 100% thôn" in by_page[2]
 
 
-@pytest.mark.xfail(reason="BUG: bare page-number lines of PDFs ('1', '2') are kept as paragraphs; page 1's "
-                          "footer merges forward into page 2's first paragraph, so that chunk starts with "
-                          "'1' and is labelled page 1", strict=True)
 def test_pdf_page_number_footers_do_not_leak_into_chunks() -> None:
     doc = build_document(RawFile(Path("ke_hoach.pdf"), [PDF_PAGE_1 + "\n1", PDF_PAGE_2 + "\n2"], True))
     chunks = chunk_document(doc, min_chars=60)

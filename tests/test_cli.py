@@ -99,16 +99,11 @@ def test_no_usable_file_writes_no_index(env) -> None:
     assert not (env["index"] / "CURRENT").exists()
 
 
-@pytest.mark.xfail(reason="BUG: a malformed RAG_* env var (RAG_K=abc) raises ValueError in "
-                          "config.load_settings, which is not a RagError: traceback instead of a message",
-                   strict=True)
 def test_malformed_env_var_is_a_clean_error(env, monkeypatch) -> None:
     monkeypatch.setenv("RAG_K", "abc")
     _assert_clean_error(run("ask", "Lào Cai có bao nhiêu dịch vụ?"))
 
 
-@pytest.mark.xfail(reason="BUG: RAG_INDEX_DIR pointing at a regular file makes build_lock's mkdir raise "
-                          "FileExistsError, which escapes the CLI as a traceback", strict=True)
 def test_index_dir_that_is_a_file_is_a_clean_error(env, monkeypatch) -> None:
     not_a_dir = _write(env["tmp"] / "index-file", "x")
     monkeypatch.setenv("RAG_INDEX_DIR", str(not_a_dir))

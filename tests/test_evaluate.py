@@ -69,9 +69,6 @@ def test_spelling_present(spelling: str, answer: str, present: bool) -> None:
     assert spelling_present(spelling, answer) is present
 
 
-@pytest.mark.xfail(reason="BUG: spelling_present first tries a raw substring test, so a numeric fact "
-                          "matches inside a different number ('1.305' in '11.305', '305' in '1.305', "
-                          "'58,2' in '58,25'): wrong answers score as correct", strict=True)
 @pytest.mark.parametrize(
     "spelling, answer",
     [("1.305", "tích hợp 11.305 dịch vụ"), ("305", "tích hợp 1.305 dịch vụ"), ("58,2", "đạt 58,25%")],

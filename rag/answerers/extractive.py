@@ -13,15 +13,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..gazetteer import FOLDED_MINISTRIES
+from ..gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..query import QuestionInfo
-from ..text_vi import bm25_tokens, fold, split_sentences
+from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
 from ..types import Answer, Chunk, Hit
 from .base import citation, not_found
 
 _PATTERNS = {
     "percent": re.compile(r"\d+(?:[.,]\d+)?\s?%|phần trăm"),
-    "number": re.compile(r"\d|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
+    "number": re.compile(r"\d+(?:[.,]\d+)*|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
     "day": re.compile(r"\b\d{1,2}/\d{1,2}\b|\bngày\s+\d{1,2}\b", re.IGNORECASE),
     "date": re.compile(
         r"\b\d{1,2}/\d{1,2}(?:/\d{4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+\d{4}\b"
@@ -42,10 +42,19 @@ class _Candidate:
     support: float
 
 
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans that never cross a paragraph break (a merged headline stays apart)."""
+    out, pos = [], 0
+    for para in text.split("\n\n"):
+        out.extend((pos + s, pos + e) for s, e in split_sentences(para))
+        pos += len(para) + 2
+    return out
+
+
 def _units(text: str) -> list[tuple[int, int]]:
     """Sentences; a very long one is cut into its ';'-separated clauses."""
     out = []
-    for s, e in split_sentences(text):
+    for s, e in _sentences(text):
         if e - s <= _LONG_SENTENCE or ";" not in text[s:e]:
             out.append((s, e))
             continue
@@ -60,8 +69,14 @@ def _units(text: str) -> list[tuple[int, int]]:
 def _has_new_value(pattern: re.Pattern, unit: str, question: str) -> bool:
     """The unit holds a value of the asked type that the question did not already state:
     "kinh phí cho năm 2023 là bao nhiêu?" is not answered by a passage whose only number is 2023."""
-    given = {m.group(0) for m in pattern.finditer(question)}
-    return any(m.group(0) not in given for m in pattern.finditer(unit))
+    given = {canonical_number(m.group(0)) for m in pattern.finditer(question)}
+    return any(canonical_number(m.group(0)) not in given for m in pattern.finditer(unit))
+
+
+def _names_a_province(text: str) -> bool:
+    f = fold(text)
+    return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)
+               for p in FOLDED_PROVINCES)
 
 
 class ExtractiveAnswerer:
@@ -147,6 +162,8 @@ class ExtractiveAnswerer:
                 score = support + 0.25 * (hit.score / top_score) + 0.1 * typed
                 if unit.strip() == chunk.title.strip():
                     score -= 0.3  # a headline restates the topic; it rarely answers
+                if not info.places and _names_a_province(unit):
+                    score -= 0.15  # a national question is not answered by one province's figure
                 if best is None or score > best.score:
                     best = _Candidate(hi, s, e, score, support)
         # English questions meet Vietnamese passages only through a small glossary: trust retrieval

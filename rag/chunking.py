@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .clean import Paragraph, clean, content_hash
 from .ingest import RawFile
+from .legal_meta import parse_legal_meta
 from .text_vi import split_sentences
 from .types import Chunk, Document
 
@@ -34,14 +35,19 @@ def build_document(raw: RawFile, doc_id: str | None = None) -> Document:
         text.append(p.text)
         offset += len(p.text) + len(PARA_SEP)
     body = PARA_SEP.join(text)
+    meta = parse_legal_meta("\n".join(raw.pages))  # raw lines: the header block is still intact
     return Document(
         doc_id=doc_id or Path(raw.path).name,
         source=Path(raw.path).name,
         text=body,
         title=cleaned.title,
-        date=cleaned.date,
+        date=cleaned.date or meta.issued,
         pages=pages,
         content_hash=content_hash(body),
+        ocr_pages=list(getattr(raw, "ocr_pages", [])),
+        doc_number=meta.doc_number,
+        doc_type=meta.doc_type,
+        issuer=meta.issuer,
     )
 
 
@@ -114,9 +120,12 @@ def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,
         for ps, pe in pieces:
             text = doc.text[ps:pe]
             cid = hashlib.sha256(f"{doc.doc_id}\x00{text}".encode()).hexdigest()[:16]
+            page = _page_at(doc, ps)
             chunks.append(Chunk(
                 chunk_id=cid, doc_id=doc.doc_id, source=doc.source, title=doc.title,
-                date=doc.date, paragraph=n, start=ps, end=pe, text=text, page=_page_at(doc, ps),
+                date=doc.date, paragraph=n, start=ps, end=pe, text=text, page=page,
+                ocr=page is not None and page in doc.ocr_pages, doc_number=doc.doc_number,
+                doc_type=doc.doc_type, issuer=doc.issuer,
             ))
     return chunks
 

@@ -61,24 +61,37 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Xây lại từ đầu chỉ với các đường dẫn đã cho.")
+@click.option("--report", "show_report", is_flag=True,
+              help="In bảng từng tệp: số trang, trang có chữ, trang OCR, mã hoá cũ, số đoạn, cảnh báo.")
 @click.pass_context
-def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool) -> None:
-    """Lập chỉ mục tài liệu (.txt, .md, .pdf): mặc định thư mục seeds/.
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_report: bool) -> None:
+    """Lập chỉ mục tài liệu (.pdf, .docx, .doc, .md, .txt, .html): mặc định thư mục seeds/.
 
     Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
 
     \b
     Ví dụ: rag index                 # seeds/
            rag index bao-cao.pdf     # thêm một tài liệu
+           rag index van-ban/ --report
     """
     report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild)
-    for path, reason in report.skipped:
-        click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+    if show_report:
+        from .ingest_report import format_report
+
+        click.echo(format_report(report.files))
+    else:
+        for path, reason in report.skipped:
+            click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+        for path, kept in report.duplicates:
+            click.echo(f"Cảnh báo / warning: {path} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
     click.echo(f"Đã lập chỉ mục {report.documents} tài liệu, {report.chunks} đoạn "
                f"(nhúng mới {report.embedded}, dùng lại {report.reused}) → {report.path}")
 
 
 def _print_answer(ans, show_related: bool = True) -> None:
+    if getattr(ans, "fallback_reason", None):
+        click.echo(f"Không dùng câu trả lời của LLM / LLM answer not used: {ans.fallback_reason} "
+                   "→ câu trích nguyên văn / extractive answer", err=True)
     if ans.rewritten_question:
         click.echo(f"(Hiểu câu hỏi là: {ans.rewritten_question})")
     click.echo(ans.answer)
@@ -87,7 +100,13 @@ def _print_answer(ans, show_related: bool = True) -> None:
         for c in ans.citations:
             date = f", {c.date}" if c.date else ""
             page = f", trang {c.page}" if c.page else ""
-            click.echo(f"  [{c.n}] {c.title} ({c.doc}{date}{page})")
+            ocr = " (OCR)" if getattr(c, "ocr", False) else ""
+            legal = " — ".join(x for x in (getattr(c, "doc_type", None), getattr(c, "doc_number", None),
+                                           getattr(c, "issuer", None)) if x)
+            legal = f" [{legal}]" if legal else ""
+            click.echo(f"  [{c.n}] {c.title}{legal} ({c.doc}{date}{page}){ocr}")
+            if getattr(c, "also_in", None):
+                click.echo(f"      cũng có trong / also in: {', '.join(c.also_in)}")
             click.echo(f"      “{c.quote}”")
     elif show_related and ans.related:
         click.echo("\nĐoạn liên quan nhất:")
@@ -101,9 +120,11 @@ def _print_answer(ans, show_related: bool = True) -> None:
 @click.option("--json", "as_json", is_flag=True, help="In JSON (một đối tượng; với --file: JSON Lines).")
 @click.option("--file", "qfile", type=click.Path(path_type=Path),
               help="Tệp câu hỏi, mỗi dòng một câu (mô hình nạp một lần).")
+@click.option("--answerer", type=click.Choice(["extractive", "llm"]),
+              help="Cách trả lời: trích nguyên văn (mặc định) hoặc mô hình ngôn ngữ qua API OpenAI (RAG_ANSWERER).")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
-        qfile: Path | None) -> None:
+        qfile: Path | None, answerer: str | None) -> None:
     """Trả lời câu hỏi từ tài liệu, kèm trích dẫn.
 
     \b
@@ -111,6 +132,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
       rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
       rag ask "lao cai tich hop bao nhieu dich vu cong" --json
       rag ask --file cau-hoi.txt --json > tra-loi.jsonl
+      RAG_LLM_BASE_URL=http://127.0.0.1:8000/v1 rag ask --answerer llm "Lào Cai tích hợp bao nhiêu dịch vụ công?"
     """
     from .errors import InputError
     from .pipeline import validate_question
@@ -122,7 +144,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
         questions = _read_questions(qfile)
     else:
         questions = [validate_question(question)]
-    pipe = _pipeline(ctx)
+    pipe = _pipeline(ctx, answerer=answerer)
     for q in questions:
         ans = pipe.ask(q, k=k)
         if as_json:
@@ -143,15 +165,19 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
 @click.option("--thresholds", type=click.Path(path_type=Path), help="Ngưỡng (mặc định eval/thresholds.json).")
 @click.option("--fail-on-regression", is_flag=True, help="Thoát mã 3 nếu điểm giảm so với lần trước.")
 @click.option("-k", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--answerer", type=click.Choice(["extractive", "llm"]),
+              help="Chấm cách trả lời này (mặc định RAG_ANSWERER hoặc extractive).")
 @click.pass_context
 def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: Path | None,
-             report: bool, thresholds: Path | None, fail_on_regression: bool, k: int) -> None:
+             report: bool, thresholds: Path | None, fail_on_regression: bool, k: int,
+             answerer: str | None) -> None:
     """Chấm điểm hệ thống trên bộ câu hỏi đánh giá; ghi lịch sử; thoát mã 2 nếu dưới ngưỡng.
 
     \b
     Ví dụ:
       rag eval                    # in điểm, ghi eval/history/history.jsonl
       rag eval --report           # thêm eval/history/report.md và trend.png
+      rag eval --answerer llm     # câu trả lời của mô hình ngôn ngữ (có kiểm tra căn cứ)
     """
     import os
     from dataclasses import asdict
@@ -160,7 +186,7 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     from . import evaluate as ev
     from .config import REPO_ROOT
 
-    pipe = _pipeline(ctx)
+    pipe = _pipeline(ctx, answerer=answerer)
     set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
     items = ev.load_items(set_path)
     results = ev.run_eval(pipe, items, k=k)
@@ -172,8 +198,10 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     limits = json.loads(limits_path.read_text(encoding="utf-8")) if limits_path.exists() else {}
     problems = ev.check_thresholds(scores, limits)
     out = out_dir or Path(os.environ.get("RAG_EVAL_DIR") or REPO_ROOT / "eval" / "history")
+    if out_dir is None and pipe.settings.answerer != "extractive":
+        out = out / pipe.settings.answerer  # its own history: an LLM run is no regression of the default
     settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
-                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress"}}
+                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key"}}
     history_file = out / "history.jsonl"
     previous = (hist.read_history(history_file) or [None])[-1]
     record = hist.make_record(scores, kinds, settings, str(set_path))
@@ -218,6 +246,12 @@ def _read_questions(path: Path) -> list[str]:
     if not questions:
         raise InputError(f"Tệp câu hỏi trống / no questions in {path}")
     return questions
+
+
+from .cli_ui import feedback, ui  # noqa: E402
+
+main.add_command(ui)
+main.add_command(feedback)
 
 
 if __name__ == "__main__":

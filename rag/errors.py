@@ -13,5 +13,9 @@ class IndexStateError(RagError):
     """The on-disk index is missing, corrupt, or built with another model."""
 
 
+class IndexFormatError(IndexStateError):
+    """The index was written by an older version of this program; it can be rebuilt."""
+
+
 class ModelError(RagError):
     """The embedding model cannot be loaded."""

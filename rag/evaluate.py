@@ -49,6 +49,7 @@ class ItemResult:
     evidence_rank: int | None = None  # 1-based rank of the first chunk holding the evidence
     facts_ok: bool = False
     missing_facts: list[list[str]] = field(default_factory=list)
+    answerer: str = "extractive"  # "llm" / "extractive-fallback" with `rag eval --answerer llm`
 
 
 def load_items(path: Path) -> list[EvalItem]:
@@ -130,6 +131,10 @@ def metrics(results: list[ItemResult], items: dict[str, EvalItem]) -> dict:
     refused = [r for r in results if not r.found]
     true_ref = [r for r in refused if not r.answerable]
     lat = sorted(r.latency for r in results) or [0.0]
+    by_answerer = {name: sum(r.answerer == name for r in results) for name in ("llm", "extractive-fallback")}
+    generated = {  # only for runs of the LLM answerer: how often its answer was kept
+        "llm_answers": by_answerer["llm"], "llm_fallbacks": by_answerer["extractive-fallback"],
+    } if any(by_answerer.values()) else {}
     return {
         "n": len(results),
         "n_answerable": len(ans),
@@ -145,6 +150,7 @@ def metrics(results: list[ItemResult], items: dict[str, EvalItem]) -> dict:
         "refusal_recall": _ratio(len(true_ref), len(una)),
         "latency_p50_ms": round(1000 * statistics.median(lat), 1),
         "latency_p95_ms": round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
+        **generated,
     }
 
 
@@ -188,6 +194,7 @@ def run_eval(pipeline, items: list[EvalItem], k: int = 5) -> list[ItemResult]:
             it, a.found, a.answer, [h.chunk.text for h in res.hits],
             [h.chunk.source for h in res.hits], a.citations[0].doc if a.citations else None,
             verbatim, dt))
+        results[-1].answerer = a.answerer
     return results
 
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexStateError
+from .errors import IndexFormatError, IndexStateError
 from .types import Chunk
 from .vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 terms include syllable pairs
 
 
 def _quiet_bm25s() -> None:
@@ -46,6 +46,7 @@ class IndexMeta:
     chunking: dict
     documents: dict[str, dict] = field(default_factory=dict)  # doc_id → path, hash, title...
     format_version: int = FORMAT_VERSION
+    dense_type: str = "flat"  # "flat" (exact) or an approximate FAISS index, by corpus size
     created: str = ""
     n_chunks: int = 0
 
@@ -58,7 +59,7 @@ class LoadedIndex:
     meta: IndexMeta
     chunks: list[Chunk]
     dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
+    bm25: object  # search_backends.BM25Matrix
     vocab: Vocabulary
     vectors: np.ndarray
     df: dict[str, int] = field(default_factory=dict)  # BM25 token → number of chunks with it
@@ -105,10 +106,36 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 # ------------------------------------------------------------------ writing
 
 def bm25_corpus_tokens(chunks: list[Chunk]) -> list[list[str]]:
-    from .text_vi import bm25_tokens
+    from .text_vi import bm25_terms
 
-    return [bm25_tokens(f"{c.title}\n{c.text}") if c.paragraph == 1 else bm25_tokens(c.text)
+    return [bm25_terms(f"{c.title}\n{c.text}") if c.paragraph == 1 else bm25_terms(c.text)
             for c in chunks]
+
+
+#: Exact search up to this many chunks; above it, HNSW (bench/scale.py: recall@10 ≥ 0.95
+#: at the efSearch below, and exact search at 1M chunks is too slow for the 50 ms target).
+EXACT_MAX_CHUNKS = 200_000
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
+
+
+def choose_dense_type(n_chunks: int) -> str:
+    return "flat" if n_chunks <= EXACT_MAX_CHUNKS else "hnsw"
+
+
+def build_dense(vectors: np.ndarray, dense_type: str):
+    """The FAISS inner-product index for normalized vectors: exact, or HNSW for large corpora."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if dense_type == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if len(vectors):
+        index.add(vectors)
+    return index
 
 
 def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> Path:
@@ -127,10 +154,8 @@ def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
         meta.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), meta.dim)
         np.save(tmp / "vectors.npy", vectors)
-        dense = faiss.IndexFlatIP(meta.dim)
-        if len(chunks):
-            dense.add(vectors)
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        meta.dense_type = choose_dense_type(len(chunks))
+        faiss.write_index(build_dense(vectors, meta.dense_type), str(tmp / "dense.faiss"))
         corpus_tokens = bm25_corpus_tokens(chunks)
         retriever = bm25s.BM25()
         retriever.index(corpus_tokens or [["_"]], show_progress=False)
@@ -183,11 +208,12 @@ def read_meta(index_dir: Path) -> IndexMeta | None:
 
 
 def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the current version; any damage becomes one IndexStateError with the fix."""
-    import bm25s
-    import faiss
+    """Load the current version; any damage becomes one IndexStateError with the fix.
 
-    _quiet_bm25s()
+    Nothing heavy is imported for an exact index: BM25 and the dense search read the saved
+    arrays with numpy (see search_backends); faiss is loaded only for approximate indexes."""
+    from .search_backends import BM25Matrix, ExactDense
+
     index_dir = Path(index_dir)
     version = current_version(index_dir)
     if version is None:
@@ -195,16 +221,21 @@ def load_index(index_dir: Path) -> LoadedIndex:
     meta = read_meta(index_dir)
     assert meta is not None
     if meta.format_version != FORMAT_VERSION:
-        raise IndexStateError(
+        raise IndexFormatError(
             f"Chỉ mục định dạng cũ / index format {meta.format_version} ≠ {FORMAT_VERSION}: "
             "rag index --rebuild")
     try:
         chunks = [Chunk(**json.loads(line)) for line in
                   (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        dense = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"), show_progress=False, verbosity=0)
+        bm25 = BM25Matrix(version / "bm25")
         vocab = Vocabulary.from_dict(json.loads((version / "vocab.json").read_text(encoding="utf-8")))
         vectors = np.load(version / "vectors.npy", mmap_mode="r")
+        if meta.dense_type == "flat":
+            dense = ExactDense(vectors)
+        else:
+            import faiss
+
+            dense = faiss.read_index(str(version / "dense.faiss"))
         df = json.loads((version / "df.json").read_text(encoding="utf-8"))
     except Exception as e:  # any unreadable part means the same thing to the user
         raise IndexStateError(

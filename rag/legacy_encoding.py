@@ -19,10 +19,36 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from .syllables import is_syllable
+from .syllables import is_syllable, syllable_share
 
 #: Encodings this module converts (viparse's names).
 ENCODINGS = ("tcvn3", "vni", "viscii")
+
+_GLYPH_TO_BYTE = {"\u2212": "\xad", "\u2219": "\xb7"}
+
+
+def _letterish(ch: str) -> bool:
+    return ch.isalpha() or "\u00a1" <= ch <= "\u00ff"
+
+
+def _restore_spaced_glyphs(text: str) -> str:
+    """TCVN3's ư and ã come out of Distiller PDFs as U+2212 and U+2219, often with a space on
+    one or both sides ("ph −¬ng", "t − n−íc"), where viparse's letter-neighbour rule keeps them as
+    symbols. Beside a letter (one space allowed) and away from digits they are the letters."""
+    if "\u2212" not in text and "\u2219" not in text:
+        return text
+    out = list(text)
+    for i, ch in enumerate(text):
+        if ch not in _GLYPH_TO_BYTE:
+            continue
+        before = text[max(0, i - 2):i].rstrip(" ")[-1:]
+        after = text[i + 1:i + 3].lstrip(" ")[:1]
+        if before.isdigit() or after.isdigit():
+            continue
+        if _letterish(before) or _letterish(after):
+            out[i] = _GLYPH_TO_BYTE[ch]
+    return "".join(out)
+
 
 # Below this many letters detection is guessing: such a page takes the document's verdict.
 _MIN_DETECT_CHARS = 200
@@ -59,17 +85,43 @@ def detect(text: str) -> str | None:
         return None
     if _looks_unicode_vietnamese(text):
         return None
-    clean_text, detect_by_content, charmaps, control_chars_in, _, _ = _viparse()
+    clean_text, detect_by_content, charmaps, control_chars_in, _, convert_with = _viparse()
     sample = clean_text(text, "NFC", preserve=control_chars_in(charmaps))
     found = detect_by_content(sample, charmaps).encoding
-    return found if found in ENCODINGS else None
+    if found in ENCODINGS:
+        return found
+    return _detect_by_syllables(sample, {n: c for n, c in charmaps.items() if n in ENCODINGS}, convert_with)
+
+
+def _detect_by_syllables(sample: str, charmaps: dict, convert_with) -> str | None:
+    """Tie-breaker when viparse's character model declines (two tables score close on a short
+    text): the right table turns the text into Vietnamese syllables, a wrong one does not."""
+    sample = sample[:5000]
+    base = syllable_share(sample)
+    scores = sorted(((syllable_share(convert_with(sample, cm, "NFC")), name) for name, cm in charmaps.items()),
+                    reverse=True)
+    (best, name), second = scores[0], (scores[1][0] if len(scores) > 1 else 0.0)
+    if best >= _MIN_SYLLABLE_SHARE and best - base >= _MIN_GAIN and best - second >= _MIN_SEPARATION:
+        return name
+    return None
+
+
+# Syllable-share thresholds for the tie-breaker: converted TCVN3/VNI prose measures ≥ 0.95,
+# its raw form ≤ 0.6, and the wrong tables ≤ 0.8.
+_MIN_SYLLABLE_SHARE = 0.85
+_MIN_GAIN = 0.2
+_MIN_SEPARATION = 0.1
+
+_VIET_ONLY = set("ăđơưĂĐƠƯ")  # Vietnamese letters outside Latin-1: no legacy font produces them
+_VIET_LATIN1 = set("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý")
 
 
 def _looks_unicode_vietnamese(text: str) -> bool:
-    """Letters only Unicode Vietnamese has (ạ ệ ư ơ đ…) and none of the legacy symbols: a cheap
-    'already fine' that also keeps a Unicode page from being scored as a legacy one."""
-    viet = sum(1 for ch in text if "\u1ea0" <= ch <= "\u1ef9" or ch in "ăâđêôơưĂÂĐÊÔƠƯ")
-    legacy = sum(1 for ch in text if "\u00a1" <= ch <= "\u00ff" or ch in "\u2212\u2219")
+    """Letters only Unicode Vietnamese has (ạ ệ ư ơ đ…) and few legacy symbols: a cheap 'already
+    fine' that also keeps a Unicode page from being scored as a legacy one."""
+    viet = sum(1 for ch in text if "\u1ea0" <= ch <= "\u1ef9" or ch in _VIET_ONLY)
+    legacy = sum(1 for ch in text if ("\u00a1" <= ch <= "\u00ff" and ch not in _VIET_LATIN1)
+                 or ch in "\u2212\u2219")
     return viet >= 5 and legacy < viet / 10
 
 
@@ -79,6 +131,10 @@ def convert(text: str, encoding: str) -> str:
     charmap = get_charmap(encoding)
     if charmap is None:
         raise ValueError(f"unknown legacy encoding: {encoding}")
+    if encoding == "tcvn3":
+        # "t − n−íc": a PDF put a space on both sides of the ư glyph, so the table's letter-neighbour
+        # rule would leave it a minus sign; between letters it is always the letter.
+        text = _restore_spaced_glyphs(text)
     out = to_unicode(text, charmap, "NFC")
     if encoding == "tcvn3":
         out = fix_capitals_font(out)
@@ -120,8 +176,10 @@ def dominant(encodings: list[str | None]) -> str | None:
 
 # ------------------------------------------------------------------ repairs after conversion
 
-_WORD_PAIR_RE = re.compile(r"(?<!\w)([^\W\d_]+) (?=([^\W\d_]+)(?!\w))")
+_TOKEN_RE = re.compile(r"[^\W\d_]+|\s+|[\W\d_]")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
 _VOWELS = set("aăâeêioôơuưy")
+_TONES = ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 
 
 def _starts_with_vowel(word: str) -> bool:
@@ -129,41 +187,55 @@ def _starts_with_vowel(word: str) -> bool:
     return bool(first) and unicodedata.normalize("NFC", first[0]) in _VOWELS
 
 
-def _same_case(a: str, b: str) -> bool:
-    return b.islower() or (a.isupper() and b.isupper())
-
-
-def _should_join(a: str, b: str, aggressive: bool) -> bool:
-    if not _same_case(a, b) or not is_syllable(a + b):
-        return False
-    if not is_syllable(a) or not is_syllable(b):
-        return True
-    # Both halves are syllables, but a syllable rarely begins with a bare vowel right after an
-    # open syllable when the two together make one word: "nghi ệp", "thi ết", "Qu ốc".
-    return aggressive and _starts_with_vowel(b) and _has_tone(b) and not _has_tone(a)
-
-
 def _has_tone(word: str) -> bool:
-    return any(m in unicodedata.normalize("NFD", word) for m in "\u0300\u0301\u0309\u0303\u0323")
+    return any(m in unicodedata.normalize("NFD", word) for m in _TONES)
+
+
+def _joinable(a: str, b: str) -> bool:
+    same_case = b.islower() or (a.isupper() and b.isupper())
+    return same_case and is_syllable(a + b)
+
+
+def _is_word(tok: str) -> bool:
+    return bool(_LETTERS_RE.fullmatch(tok))
 
 
 def join_split_syllables(text: str, aggressive: bool = False) -> str:
     """Remove spaces that extraction put inside a word: "Hiệu l ực" → "Hiệu lực".
 
-    Two tokens are joined only when together they form a Vietnamese syllable and one of them is
-    not a syllable on its own. `aggressive` (for legacy-font conversions, where such spaces are
-    common) also joins a toneless open syllable with a following toned vowel-initial piece
-    ("nghi ệp" → "nghiệp"), which real Vietnamese text almost never writes as two words.
+    A piece that is not a syllable on its own joins the next word when together they make one,
+    else the previous word ("tư ớng" → "tướng"). `aggressive` (for legacy-font conversions, where
+    such spaces are common) also joins two syllables when the first is toneless and open and the
+    second a toned bare vowel ("nghi ệp" → "nghiệp"), a pair real text almost never writes apart.
     """
-    def repl(m: re.Match) -> str:
-        a, b = m.group(1), m.group(2)
-        return a if _should_join(a, b, aggressive) else m.group(0)
+    toks = _TOKEN_RE.findall(text)
 
-    prev = None
-    while prev != text:  # "l ự c" needs two passes
-        prev = text
-        text = _WORD_PAIR_RE.sub(repl, text)
-    return text
+    def pair(i: int) -> bool:  # toks[i] and toks[i + 2] are words with one space between
+        return i + 2 < len(toks) and toks[i + 1] == " " and _is_word(toks[i]) and _is_word(toks[i + 2])
+
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if _is_word(tok) and not is_syllable(tok):
+            if pair(i) and _joinable(tok, toks[i + 2]):
+                toks[i:i + 3] = [tok + toks[i + 2]]
+                continue
+            if i >= 2 and pair(i - 2) and _joinable(toks[i - 2], tok):
+                toks[i - 2:i + 1] = [toks[i - 2] + tok]
+                i -= 2
+                continue
+        i += 1
+    if aggressive:
+        i = 0
+        while i < len(toks):
+            if pair(i):
+                a, b = toks[i], toks[i + 2]
+                if (is_syllable(a) and is_syllable(b) and not _has_tone(a) and _has_tone(b)
+                        and _starts_with_vowel(b) and _joinable(a, b)):
+                    toks[i:i + 3] = [a + b]
+                    continue
+            i += 1
+    return "".join(toks)
 
 
 _ASCII_UPPER_RE = re.compile(r"[A-Z]")

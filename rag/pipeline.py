@@ -14,15 +14,16 @@ from .answerers.base import Answerer
 from .answerers.extractive import ExtractiveAnswerer
 from .config import Settings
 from .embedders.base import Embedder, load_embedder
-from .errors import IndexStateError, InputError
+from .errors import IndexFormatError, IndexStateError, InputError
 from .gazetteer import FOLDED_PROVINCES
 from .indexer import IndexReport, build
 from .progress import status
-from .query import analyse
+from .query import QuestionInfo, analyse
 from .retrieve import HybridRetriever, SearchFilter, restore_if_unaccented
 from .types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
+ANSWERERS = ("extractive", "llm")
 
 
 @dataclass
@@ -30,6 +31,23 @@ class Result:
     answer: Answer
     hits: list[Hit]
     restored: str
+
+
+@dataclass
+class Retrieval:
+    """A question understood and searched, not yet answered: the UI streams the answer from here."""
+
+    question: str
+    info: QuestionInfo
+    hits: list[Hit]
+    restored: str
+
+
+def validate_answerer(name: str) -> str:
+    if name not in ANSWERERS:
+        raise InputError(f"Cách trả lời không hợp lệ / unknown answerer {name!r}: "
+                         f"{' hoặc '.join(ANSWERERS)} (RAG_ANSWERER, --answerer)")
+    return name
 
 
 def validate_question(question: str | None) -> str:
@@ -49,6 +67,8 @@ class Pipeline:
         self._embedder = embedder
         self._answerer = answerer
         self._own_answerer = answerer is None  # ours is rebuilt from each index version
+        self._llm: Answerer | None = None  # built on first use; langchain-openai loads only then
+        validate_answerer(settings.answerer)
         self._index: idx.LoadedIndex | None = None
         self._retriever: HybridRetriever | None = None
 
@@ -71,6 +91,8 @@ class Pipeline:
             build(self.settings, self.embedder)
         try:
             loaded = idx.load_index(index_dir)
+        except IndexFormatError:
+            loaded = self._rebuild_old_format(index_dir)
         except IndexStateError:
             # a concurrent build may have swapped CURRENT and removed the version being read
             loaded = idx.load_index(index_dir)
@@ -82,7 +104,16 @@ class Pipeline:
         self._retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
         if self._own_answerer:
             self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks)
+            self._llm = None  # its fallback is the extractive answerer of the index it answers from
         return loaded
+
+    def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
+        """An index from an older version: rebuild it from the files it recorded."""
+        meta = idx.read_meta(index_dir)
+        paths = [Path(d["path"]) for d in (meta.documents.values() if meta else []) if Path(d["path"]).exists()]
+        status("Chỉ mục định dạng cũ: đang xây lại / old index format: rebuilding…", self.settings.show_progress)
+        build(self.settings, self.embedder, paths or None, rebuild=True)
+        return idx.load_index(index_dir)
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -95,17 +126,38 @@ class Pipeline:
         self._index = None  # reload lazily with the new version
         return report
 
-    def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Result:
+    def answerer_for(self, name: str | None = None) -> Answerer:
+        """The answerer called `name` (default: settings.answerer) for the current index."""
+        name = validate_answerer(name or self.settings.answerer)
+        self.ensure_index()
+        assert self._answerer is not None
+        if name == "extractive" or not self._own_answerer:
+            return self._answerer
+        if self._llm is None:
+            from .answerers.llm import LLMAnswerer
+
+            assert isinstance(self._answerer, ExtractiveAnswerer)
+            self._llm = LLMAnswerer.from_settings(self.settings, self._answerer)
+        return self._llm
+
+    def search(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Retrieval:
         q = validate_question(question)
         index = self.ensure_index()
-        assert self._answerer is not None
         restored = restore_if_unaccented(q, index)
         hits = self.retriever.search(q, k or self.settings.k, flt, restored=restored)
-        info = analyse(q, restored, FOLDED_PROVINCES)
-        answer = self._answerer.answer(info, hits)
-        if restored != q:
-            answer.rewritten_question = restored
-        return Result(answer, hits, restored)
+        return Retrieval(q, analyse(q, restored, FOLDED_PROVINCES), hits, restored)
 
-    def ask(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Answer:
-        return self.run(question, k, flt).answer
+    def result(self, retrieval: Retrieval, answer: Answer) -> Result:
+        if retrieval.restored != retrieval.question:
+            answer.rewritten_question = retrieval.restored
+        return Result(answer, retrieval.hits, retrieval.restored)
+
+    def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
+            answerer: str | None = None) -> Result:
+        retrieval = self.search(question, k, flt)
+        answer = self.answerer_for(answerer).answer(retrieval.info, retrieval.hits)
+        return self.result(retrieval, answer)
+
+    def ask(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
+            answerer: str | None = None) -> Answer:
+        return self.run(question, k, flt, answerer).answer

@@ -16,7 +16,7 @@ import numpy as np
 from .embedders.base import Embedder
 from .index import LoadedIndex
 from .query import QUESTION_WORDS, expand_english, is_english
-from .text_vi import bm25_tokens, has_diacritics
+from .text_vi import bm25_terms, has_diacritics
 from .types import Hit
 
 
@@ -60,47 +60,58 @@ class HybridRetriever:
         self.candidates = candidates
 
     def bm25_scores(self, text: str) -> np.ndarray:
-        tokens = [t for t in bm25_tokens(text) if t not in QUESTION_WORDS]
+        tokens = bm25_terms(text, QUESTION_WORDS)
         vocab = self.index.bm25.vocab_dict
         tokens = [t for t in tokens if t in vocab]
         if not tokens:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
 
-    def dense_scores(self, text: str) -> np.ndarray:
-        q = self.embedder.embed_query(text).astype(np.float32).reshape(1, -1)
-        n = len(self.index.chunks)
-        scores, ids = self.index.dense.search(q, n)
-        out = np.zeros(n, dtype=np.float32)
-        valid = ids[0] >= 0
-        out[ids[0][valid]] = scores[0][valid]
-        return out
+    def dense_top(self, q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and cosine scores of the `n` nearest chunks (exact or approximate index)."""
+        scores, ids = self.index.dense.search(q.reshape(1, -1), min(n, len(self.index.chunks)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
 
     def search(self, question: str, k: int = 5, flt: SearchFilter | None = None,
                restored: str | None = None) -> list[Hit]:
+        """Fuse the top candidates of each retriever; only those are scored, so the cost grows
+        with the candidate count, not the corpus (a filter widens the pool to every chunk)."""
         chunks = self.index.chunks
         if not chunks:
             return []
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
         bm_text = expand_english(text) if is_english(question) else text
+        pool = len(chunks) if flt else max(self.candidates, 4 * k)
         bm = self.bm25_scores(bm_text)
-        dense = self.dense_scores(text)
-        # cosine scores of e5 sit in a narrow band (~0.7-0.9): stretch them over the candidates
-        d = dense - float(np.min(dense))
-        fused = (1 - self.dense_weight) * normalize(bm) + self.dense_weight * normalize(d)
-        allowed = np.array([flt.allows(c.doc_id, c.date) if flt else True for c in chunks])
-        fused = np.where(allowed, fused, -np.inf)
-        order = [i for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])][:k]
-        bm_rank = _ranks(bm)
-        dn_rank = _ranks(dense)
-        return [Hit(chunks[i], float(fused[i]), dense_rank=dn_rank[i], bm25_rank=bm_rank[i])
-                for i in order]
+        bm_ids = _top(bm, pool)
+        q = self.embedder.embed_query(text).astype(np.float32)
+        dn_ids, dn_scores = self.dense_top(q, pool)
+        cand = np.union1d(bm_ids[bm[bm_ids] > 0], dn_ids)
+        if flt:
+            cand = np.array([i for i in cand if flt.allows(chunks[i].doc_id, chunks[i].date)], dtype=int)
+        if cand.size == 0:
+            return []
+        dense = np.full(len(chunks), np.nan, dtype=np.float32)
+        dense[dn_ids] = dn_scores
+        missing = cand[np.isnan(dense[cand])]
+        if missing.size:  # BM25-only candidates: exact cosine from the stored vectors
+            dense[missing] = np.asarray(self.index.vectors[missing]) @ q
+        d = dense[cand] - float(np.min(dense[cand]))
+        # e5 cosines sit in a narrow band (~0.7-0.9): stretch them over the candidates
+        fused = (1 - self.dense_weight) * normalize(bm[cand]) + self.dense_weight * normalize(d)
+        order = np.argsort(-fused, kind="stable")[:k]
+        bm_rank = {int(i): r for r, i in enumerate(_top(bm, len(cand) + pool), 1)}
+        dn_rank = {int(i): r for r, i in enumerate(dn_ids, 1)}
+        return [Hit(chunks[int(cand[j])], float(fused[j]), dense_rank=dn_rank.get(int(cand[j])),
+                    bm25_rank=bm_rank.get(int(cand[j]))) for j in order]
 
 
-def _ranks(scores: np.ndarray) -> list[int]:
-    ranks = np.empty(len(scores), dtype=int)
-    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
-    return ranks.tolist()
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the `n` highest scores, best first."""
+    n = min(n, len(scores))
+    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def chunk_texts(hits: Iterable[Hit]) -> list[str]:

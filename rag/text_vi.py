@@ -48,6 +48,18 @@ def bm25_tokens(text: str) -> list[str]:
     return out
 
 
+def bm25_terms(text: str, drop: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """BM25 terms: folded syllables (minus `drop`) plus adjacent-syllable pairs.
+
+    Vietnamese words are mostly two syllables ("thông tin", "truyền thông"); pairs let BM25
+    match the word, not just its very common syllables. A pair is kept unless both halves are
+    dropped words.
+    """
+    syllables = [fold(w) for w in words(text)]
+    pairs = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:]) if not (a in drop and b in drop)]
+    return [t for t in bm25_tokens(text) if t not in drop] + pairs
+
+
 _SENT_END = re.compile(r"(?<=[.!?…;])[\"”’)]*\s+(?=[\"“‘(]?\w)")
 
 

@@ -20,6 +20,10 @@ class Document:
     date: str | None = None
     pages: list[tuple[int, int]] = field(default_factory=list)
     content_hash: str = ""
+    ocr_pages: list[int] = field(default_factory=list)  # pages whose text came from OCR
+    doc_number: str | None = None  # legal header fields (rag.legal_meta): "33/2022/NQ-HĐND"
+    doc_type: str | None = None  # "Nghị quyết"
+    issuer: str | None = None  # "HỘI ĐỒNG NHÂN DÂN TỈNH CAO BẰNG"
 
 
 @dataclass
@@ -36,6 +40,11 @@ class Chunk:
     end: int
     text: str
     page: int | None = None
+    ocr: bool = False  # read by OCR from a scan: quotes may carry recognition errors
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issuer: str | None = None
+    also_in: list[str] = field(default_factory=list)  # other files with the same document
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +71,11 @@ class Citation:
     quote: str
     score: float
     page: int | None = None
+    ocr: bool = False
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issuer: str | None = None
+    also_in: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +87,8 @@ class Answer:
     related: list[Citation] = field(default_factory=list)
     rewritten_question: str | None = None
     confidence: float = 0.0  # the answerer's support score in [0, 1]
+    answerer: str = "extractive"  # "llm", or "extractive-fallback" when the LLM's answer was rejected
+    fallback_reason: str | None = None  # why the LLM's answer was not used (one line)
 
     def to_json_dict(self) -> dict:
         """The stable `rag ask --json` contract (see README)."""
@@ -82,6 +98,9 @@ class Answer:
             "found": self.found,
             "citations": [_citation_dict(c) for c in self.citations],
             "related": [_citation_dict(c) for c in self.related],
+            # additive keys (issue #5)
+            "answerer": self.answerer,
+            **({"fallback_reason": self.fallback_reason} if self.fallback_reason else {}),
         }
 
 
@@ -96,4 +115,10 @@ def _citation_dict(c: Citation) -> dict:
         "quote": c.quote,
         "score": round(float(c.score), 6),
         "page": c.page,
+        # additive keys (issue #7); the ones above are the stable contract
+        "ocr": c.ocr,
+        "doc_number": c.doc_number,
+        "doc_type": c.doc_type,
+        "issuer": c.issuer,
+        "also_in": list(c.also_in),
     }

@@ -1,7 +1,7 @@
 """Documents uploaded through the UI: validate, keep a copy, add to the index.
 
-A file is checked before it touches the index (type, size, empty, UTF-8, PDF with text — the
-same reader `rag index` uses), saved under `<index_dir>/uploads/` with a safe name (written to a
+A file is checked before it touches the index (type, size, empty, encoding, PDF with text — the
+same readers `rag index` uses), saved under `<index_dir>/uploads/` with a safe name (written to a
 temp file, then renamed), and indexed incrementally: the index build holds a file lock and swaps
 its CURRENT pointer atomically, so concurrent uploads from several tabs queue and both land.
 """
@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunking import build_document, chunk_document
 from .errors import InputError
 from .indexer import IndexReport
-from .ingest import read_file
+from .ingest import SUPPORTED, read_file
 
-UPLOAD_SUFFIXES = (".txt", ".pdf")
+#: what staff may upload: whatever the library can read (at least .txt and .pdf)
+UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -45,6 +46,7 @@ class UploadResult:
     chunks: int
     replaced: bool  # a document with this name was already uploaded
     report: IndexReport
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages skipped
 
 
 def validate_upload(name: str, data: bytes) -> None:
@@ -53,7 +55,7 @@ def validate_upload(name: str, data: bytes) -> None:
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise InputError(f"Tệp “{shown}”: định dạng {suffix or '(không có đuôi)'} không được hỗ trợ. "
-                         "Chỉ nhận tệp .txt (UTF-8) hoặc .pdf có chữ.")
+                         f"Chỉ nhận: {', '.join(UPLOAD_SUFFIXES)} (văn bản UTF-8, PDF có chữ).")
     if not data or not data.strip():
         raise InputError(f"Tệp “{shown}” rỗng: không có nội dung để thêm.")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -78,9 +80,11 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
     tmp.write_bytes(data)
     try:
         try:
-            doc = build_document(read_file(tmp))
+            raw = read_file(tmp)
+            doc = build_document(raw)
         except InputError as e:
-            raise InputError(f"Tệp “{shown}” không dùng được: {_plain(str(e), tmp)}") from None
+            raise InputError(f"Tệp “{shown}” không dùng được: {_plain(str(e), tmp, shown)}") from None
+        warnings = [_plain(str(w), tmp, shown) for w in getattr(raw, "warnings", None) or []]
         if not chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars):
             raise InputError(f"Tệp “{shown}” không có đoạn văn nào sau khi làm sạch "
                              "(chỉ có tiêu đề, số liệu rời hoặc nội dung quá ngắn).")
@@ -99,9 +103,11 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
     meta = idx.read_meta(settings.index_dir)
     doc_id, info = next(((k, v) for k, v in (meta.documents if meta else {}).items()
                          if v.get("path") == str(final.resolve())), (final.name, {}))
-    return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced, report)
+    warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
+    return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced,
+                        report, warnings)
 
 
-def _plain(message: str, tmp: Path) -> str:
-    """The reader's message without the temporary path it names."""
-    return message.replace(f": {tmp}", "").replace(str(tmp), "tệp")
+def _plain(message: str, path: Path, shown: str) -> str:
+    """The reader's message naming the file as the user knows it, not our temporary path."""
+    return message.replace(f": {path}", "").replace(str(path), shown).replace(path.name, shown)

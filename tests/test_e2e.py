@@ -25,8 +25,8 @@ def index_dir(tmp_path_factory) -> Path:
     return d
 
 
-def rag(index_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_SHOW_PROGRESS": "0"}
+def rag(index_dir: Path, *args: str, check: bool = True, progress: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_SHOW_PROGRESS": "1" if progress else "0"}
     proc = subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=600)
     if check:
@@ -35,7 +35,7 @@ def rag(index_dir: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 
 def test_first_ask_builds_index_by_itself(tmp_path):
-    proc = rag(tmp_path / "fresh-index", "ask", LAO_CAI)
+    proc = rag(tmp_path / "fresh-index", "ask", LAO_CAI, progress=True)
     assert "1.305" in proc.stdout
     assert (tmp_path / "fresh-index" / "CURRENT").exists()
     assert "chỉ mục" in proc.stderr.lower() or "index" in proc.stderr.lower()

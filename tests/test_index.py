@@ -150,15 +150,15 @@ def _meta_old_format(version: Path) -> None:
     "damage",
     [
         _corrupt_chunks, _chunks_wrong_fields, _drop_a_chunk,
-        _delete("dense.faiss"), _delete("chunks.jsonl"), _delete("meta.json"), _delete("vocab.json"),
+        _delete("bm25/data.csc.index.npy"), _delete("chunks.jsonl"), _delete("meta.json"), _delete("vocab.json"),
         _delete("vectors.npy"), _delete("df.json"),
-        _garbage("dense.faiss"), _garbage("meta.json"), _garbage("vectors.npy"), _garbage("vocab.json"),
+        _garbage("bm25/vocab.index.json"), _garbage("meta.json"), _garbage("vectors.npy"), _garbage("vocab.json"),
         _meta_missing_field, _meta_old_format,
     ],
     ids=[
         "chunks-not-json", "chunks-wrong-fields", "chunks-one-missing",
-        "no-dense", "no-chunks", "no-meta", "no-vocab", "no-vectors", "no-df",
-        "garbage-dense", "garbage-meta", "garbage-vectors", "garbage-vocab",
+        "no-bm25-scores", "no-chunks", "no-meta", "no-vocab", "no-vectors", "no-df",
+        "garbage-bm25-vocab", "garbage-meta", "garbage-vectors", "garbage-vocab",
         "meta-missing-field", "meta-old-format",
     ],
 )

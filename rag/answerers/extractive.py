@@ -73,6 +73,16 @@ def _has_new_value(pattern: re.Pattern, unit: str, question: str) -> bool:
     return any(canonical_number(m.group(0)) not in given for m in pattern.finditer(unit))
 
 
+def gives_asked_value(info: QuestionInfo, text: str) -> bool:
+    """`text` holds a value of the kind the question asks for ("bao nhiêu" → a number not already
+    in the question); always true for kinds with no required value. Shared with the LLM answer's
+    grounding check, so both answerers agree on what counts as an answer."""
+    pattern = _PATTERNS.get(info.answer_type)
+    if info.answer_type not in _REQUIRED or pattern is None:
+        return True
+    return _has_new_value(pattern, text, info.restored)
+
+
 def _names_a_province(text: str) -> bool:
     f = fold(text)
     return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)
@@ -128,12 +138,16 @@ class ExtractiveAnswerer:
         asked = fold(info.restored)
         if any(not re.search(rf"\b{re.escape(n)}\b", f) for n in info.places):
             return False
-        # a ministry is often the source ("theo báo cáo của Bộ ..."), not the subject: its
-        # document must mention it, not necessarily the passage
+        # a ministry introduced by "theo (báo cáo của) ..." is the source, not the subject: its
+        # document must mention it; a ministry that is the subject must be in the passage
         doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
-        ministries = [m for m in FOLDED_MINISTRIES if re.search(rf"\b{re.escape(m)}\b", asked)]
-        if any(m not in doc for m in ministries):
-            return False
+        for m in FOLDED_MINISTRIES:
+            found = re.search(rf"\b{re.escape(m)}\b", asked)
+            if not found:
+                continue
+            source = re.search(r"\btheo( bao cao| thong bao| so lieu)?( cua)?\s*$", asked[:found.start()])
+            if not re.search(rf"\b{re.escape(m)}\b", doc if source else f):
+                return False
         dated = f + (chunk.date or "")
         if any(y not in dated for y in info.years):
             return False

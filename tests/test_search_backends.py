@@ -1,0 +1,61 @@
+"""The light query-time readers agree with the libraries that built the index."""
+
+import bm25s
+import faiss
+import numpy as np
+import pytest
+
+from rag import index as idx
+from rag.search_backends import BM25Matrix, ExactDense
+from rag.text_vi import bm25_terms
+
+DOCS = [
+    "Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia.",
+    "Cổng Dịch vụ công quốc gia đã tích hợp 3.552 dịch vụ công trực tuyến mức độ 3, 4.",
+    "Thái Nguyên thành lập 2.255 Tổ công nghệ số cộng đồng với 17.000 người tham gia.",
+    "Doanh thu kinh tế số quý I/2022 đạt khoảng 53 tỷ USD.",
+]
+
+
+def test_bm25_matrix_scores_equal_bm25s(tmp_path):
+    retriever = bm25s.BM25()
+    retriever.index([bm25_terms(d) for d in DOCS], show_progress=False)
+    retriever.save(str(tmp_path / "bm25"), show_progress=False)
+    ours = BM25Matrix(tmp_path / "bm25")
+    for q in ["lao cai tich hop dich vu cong", "to cong nghe so cong dong", "1305", "không có từ nào"]:
+        toks = [t for t in bm25_terms(q) if t in retriever.vocab_dict]
+        expected = retriever.get_scores(toks) if toks else np.zeros(len(DOCS))
+        np.testing.assert_allclose(ours.get_scores(bm25_terms(q)), expected, rtol=1e-6)
+    assert ours.get_scores(["1305"]).argmax() == 0  # "1.305" is also indexed as 1305
+
+
+def test_exact_dense_equals_faiss_flat():
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(300, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    flat = faiss.IndexFlatIP(32)
+    flat.add(vecs)
+    q = vecs[7] + 0.1 * rng.normal(size=32).astype(np.float32)
+    s1, i1 = flat.search(q.reshape(1, -1), 10)
+    s2, i2 = ExactDense(vecs).search(q, 10)
+    assert i1.tolist() == i2.tolist()
+    np.testing.assert_allclose(s1, s2, rtol=1e-5)
+    assert ExactDense(vecs).search(q, 1000)[1].shape == (1, 300)
+
+
+@pytest.mark.parametrize("n, kind", [(10, "flat"), (idx.EXACT_MAX_CHUNKS, "flat"),
+                                     (idx.EXACT_MAX_CHUNKS + 1, "hnsw")])
+def test_index_type_by_corpus_size(n, kind):
+    assert idx.choose_dense_type(n) == kind
+
+
+def test_hnsw_recall_on_clustered_vectors():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(40, 48)).astype(np.float32)
+    x = centers[rng.integers(0, 40, 4000)] + 0.3 * rng.normal(size=(4000, 48)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[:100] + 0.05 * rng.normal(size=(100, 48)).astype(np.float32)
+    _, exact = idx.build_dense(x, "flat").search(q, 10)
+    _, approx = idx.build_dense(x, "hnsw").search(q, 10)
+    recall = np.mean([len(set(exact[i]) & set(approx[i])) / 10 for i in range(len(q))])
+    assert recall >= 0.95

@@ -1,0 +1,208 @@
+"""The Streamlit app's logic with `AppTest`: history, citations, not-found, follow-ups, filters,
+feedback, and an index updated by someone else. The fake embedder stands in for the model
+(patched where the pipeline loads it), so these run in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("streamlit")
+import streamlit as st  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from rag.answerers.base import NOT_FOUND  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.feedback import DOWN, FeedbackStore  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.uploads import add_upload  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+LAO_CAI_Q = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+
+
+@pytest.fixture
+def app_env(make_corpus, tmp_path, monkeypatch, fake_embedder):
+    corpus = make_corpus()
+    monkeypatch.setenv("RAG_CORPUS", str(corpus))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+    loads: list[object] = []
+
+    def load(settings):
+        loads.append(settings)
+        return fake_embedder
+
+    monkeypatch.setattr("rag.pipeline.load_embedder", load)
+    st.cache_resource.clear()
+    yield SimpleNamespace(dir=tmp_path, loads=loads)
+    st.cache_resource.clear()
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [e.label for e in at.expander]
+    return "\n".join(parts)
+
+
+def test_first_load_shows_progress_then_documents(app_env):
+    at = start()
+    assert at.title[0].value == "Hỏi đáp chính sách chuyển đổi số"
+    assert [s.label for s in at.status] == ["Đã sẵn sàng"]  # the loading steps, finished
+    assert "Hãy đặt câu hỏi" in at.info[0].value
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến" in sidebar
+    from rag.index import read_meta
+
+    n = read_meta(app_env.dir / "index").documents["lao_cai.txt"]["chunks"]
+    assert f"2023-05-10 · {n} đoạn · lao_cai.txt" in sidebar
+    assert "3 tài liệu" in at.sidebar.caption[0].value
+    # reruns and new sessions (tabs) reuse the loaded engine: no second load, no loading box
+    at.run()
+    assert len(at.status) == 0
+    second_tab = start()
+    assert len(second_tab.status) == 0
+    assert len(app_env.loads) == 1
+
+
+def test_answer_with_citation_card_and_history(app_env):
+    at = ask(start(), LAO_CAI_Q)
+    answer = at.chat_message[1].markdown[0].value
+    assert "1.305" in answer and "[1]" in answer
+    label = at.expander[0].label
+    assert label.startswith("[1] Lào Cai đẩy mạnh") and "2023-05-10" in label
+    card = at.expander[0].markdown[0].value
+    assert "<mark" in card and "1.305" in card.split("<mark")[1] and "lao_cai.txt" in card
+    assert len(at.warning) == 0  # a found answer is not styled as a warning
+    ask(at, "Kinh tế số Đà Nẵng đóng góp bao nhiêu phần trăm?")
+    assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
+    assert len(at.session_state.turns) == 2
+    assert "16,5%" in at.chat_message[3].markdown[0].value
+    assert "1.305" in at.chat_message[1].markdown[0].value  # the history is still shown
+    assert not at.info  # no welcome text once there is a conversation
+
+
+def test_not_found_looks_different_and_shows_related(app_env):
+    at = ask(start(), "Yên Bái tích hợp bao nhiêu dịch vụ công?")
+    assert len(at.warning) == 1 and NOT_FOUND in at.warning[0].value
+    assert "Đoạn liên quan nhất" in page_text(at)
+    assert 1 <= len(at.expander) <= 3
+    assert "<mark" not in at.expander[0].markdown[0].value  # nothing is quoted as an answer
+
+
+def test_follow_up_is_resolved_and_shown(app_env):
+    at = ask(start(), LAO_CAI_Q)
+    ask(at, "Còn Đà Nẵng thì sao?")
+    turn = at.session_state.turns[1]
+    assert turn["question"] == "Còn Đà Nẵng thì sao?"
+    assert turn["standalone"] == "Đà Nẵng tích hợp bao nhiêu dịch vụ công?"
+    assert turn["answer"].question == turn["standalone"]  # retrieval used the standalone question
+    assert "Câu hỏi được hiểu là: **Đà Nẵng tích hợp bao nhiêu dịch vụ công?**" in page_text(at)
+    assert NOT_FOUND in at.warning[0].value  # the tiny corpus has no such figure for Đà Nẵng
+
+
+def test_feedback_is_saved_with_question_answer_and_citations(app_env):
+    at = ask(start(), LAO_CAI_Q)
+    at.feedback[0].set_value(0).run()  # 👎
+    assert not at.exception
+    store = FeedbackStore(app_env.dir / "feedback.sqlite3")
+    [item] = store.items()
+    assert item.rating == DOWN and item.question == LAO_CAI_Q
+    assert "1.305" in item.answer and item.citations[0]["doc"] == "lao_cai.txt"
+    assert item.created.startswith("20")
+    at.text_input(key=f"cm-{item.answer_id}").input("Cần số liệu mới hơn")
+    next(b for b in at.button if b.label == "Gửi góp ý").click().run()
+    assert store.get(item.answer_id).comment == "Cần số liệu mới hơn"
+    assert "Đã lưu góp ý" in page_text(at)
+    at.feedback[0].set_value(1).run()  # 👍 replaces 👎
+    assert [i.rating for i in store.items()] == [1]
+    assert "👍 1 · 👎 0" in at.sidebar.caption[-1].value
+
+
+def test_document_filter_restricts_the_search(app_env):
+    at = start()
+    at.sidebar.multiselect(key="flt_docs").set_value(["da_nang.txt"]).run()
+    ask(at, LAO_CAI_Q)
+    assert NOT_FOUND in at.warning[0].value
+    assert "Phạm vi: 1 tài liệu đã chọn" in page_text(at)
+    at.sidebar.multiselect(key="flt_docs").set_value([]).run()
+    ask(at, LAO_CAI_Q)
+    assert "1.305" in at.chat_message[3].markdown[0].value
+
+
+def test_date_filter(app_env):
+    import datetime as dt
+
+    at = start()
+    at.sidebar.toggle(key="flt_use_dates").set_value(True).run()
+    at.sidebar.date_input(key="flt_from").set_value(dt.date(2023, 4, 1)).run()
+    at.sidebar.date_input(key="flt_to").set_value(dt.date(2023, 12, 31)).run()
+    ask(at, "Kinh tế số Đà Nẵng đóng góp bao nhiêu phần trăm?")  # Đà Nẵng's page is dated 2022
+    assert NOT_FOUND in at.warning[0].value
+    ask(at, LAO_CAI_Q)  # dated 2023-05-10: inside the range
+    assert "1.305" in at.chat_message[3].markdown[0].value
+
+
+def test_k_slider_sets_the_number_of_sources(app_env):
+    at = start()
+    at.sidebar.slider(key="k").set_value(1).run()
+    ask(at, "Yên Bái tích hợp bao nhiêu dịch vụ công?")
+    assert at.session_state.turns[0]["k"] == 1
+    assert len(at.session_state.turns[0]["answer"].related) == 1
+
+
+def test_index_updated_elsewhere_is_seen_without_restart(app_env, fake_embedder):
+    at = start()
+    other = Pipeline(load_settings(show_progress=False), embedder=fake_embedder)  # another tab/process
+    text = ("Điện Biên đẩy mạnh sử dụng chữ ký số\nCập nhật: 12/09/2024 08:00\nTính đến hết tháng 8 năm 2024, "
+            "tỉnh Điện Biên đã cấp 4.321 chứng thư chữ ký số cho cán bộ, công chức, viên chức các cấp, "
+            "giúp xử lý văn bản điện tử nhanh và an toàn hơn.\n")
+    add_upload(other, "dien_bien.txt", text.encode())
+    ask(at, "Điện Biên đã cấp bao nhiêu chứng thư chữ ký số?")
+    assert "4.321" in at.chat_message[1].markdown[0].value
+    assert "4 tài liệu" in at.sidebar.caption[0].value
+
+
+def test_empty_question_is_ignored_and_errors_are_messages(app_env, monkeypatch):
+    at = ask(start(), "   ")
+    assert len(at.session_state.turns) == 0 and not at.error
+    from rag.errors import IndexStateError
+
+    def broken(self, *a, **k):
+        raise IndexStateError("Chỉ mục hỏng / corrupt index: rag index --rebuild")
+
+    monkeypatch.setattr(Pipeline, "run", broken)
+    ask(at, LAO_CAI_Q)
+    assert "Chỉ mục hỏng" in at.error[0].value and len(at.session_state.turns) == 0
+
+
+def test_rag_ui_runs_streamlit_on_localhost(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from rag.cli import main
+
+    calls = []
+    monkeypatch.setattr("os.execve", lambda exe, argv, env: calls.append((exe, argv, env)))
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--port", "8600"])
+    assert r.exit_code == 0, r.output
+    [(exe, argv, env)] = calls
+    assert argv[1:4] == ["-m", "streamlit", "run"] and argv[4] == APP
+    assert argv[argv.index("--server.address") + 1] == "localhost"
+    assert argv[argv.index("--server.port") + 1] == "8600"
+    assert argv[argv.index("--server.headless") + 1] == "true"
+    assert env["RAG_INDEX_DIR"] == str((tmp_path / "idx").resolve())

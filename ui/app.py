@@ -1,0 +1,351 @@
+"""Streamlit chat for staff: a thin layer over `rag.pipeline`, run with `rag ui`.
+
+Everything that answers, resolves follow-ups, stores feedback or indexes uploads lives in the
+library (`rag.pipeline`, `rag.conversation`, `rag.feedback`, `rag.uploads`); this file only lays
+it out. The model and index load once per process (`st.cache_resource`); a lock serialises
+queries and uploads between the sessions (tabs) that share them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+import streamlit as st
+
+from rag import index as idx
+from rag.answerers.base import NOT_FOUND
+from rag.config import Settings, load_settings
+from rag.conversation import resolve_followup
+from rag.errors import RagError
+from rag.feedback import DOWN, UP, FeedbackStore, default_db_path
+from rag.pipeline import Pipeline, Result
+from rag.retrieve import SearchFilter
+from rag.types import Answer, Citation
+from rag.uploads import UPLOAD_SUFFIXES, add_upload
+
+EXAMPLES = [
+    "Lào Cai tích hợp bao nhiêu dịch vụ công?",
+    "Còn Thái Nguyên thì sao?",
+    "Đề án 06 đã hoàn thành bao nhiêu nhiệm vụ?",
+]
+
+
+# ------------------------------------------------------------------ shared, once per process
+
+@dataclass
+class Engine:
+    pipeline: Pipeline
+    feedback: FeedbackStore
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    ready: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def get_engine(key: str, _settings: Settings) -> Engine:  # key: the settings, hashed by Streamlit
+    return Engine(Pipeline(_settings), FeedbackStore(default_db_path(_settings.index_dir)))
+
+
+def start_engine(settings: Settings) -> Engine:
+    """The shared engine; the first page load of the process shows each loading step."""
+    engine = get_engine(repr(settings), settings)
+    if engine.ready:
+        return engine
+    with engine.lock:
+        if not engine.ready:
+            with st.status("Đang khởi động trợ lý (chỉ lần đầu)…", expanded=True) as box:
+                try:
+                    st.write("⏳ Nạp mô hình nhúng tiếng Việt…")
+                    _ = engine.pipeline.embedder
+                    if idx.exists(settings.index_dir):
+                        st.write("⏳ Nạp chỉ mục tài liệu…")
+                    else:
+                        st.write(f"⏳ Chưa có chỉ mục: đang lập chỉ mục {settings.corpus.name}/ "
+                                 "(chỉ lần đầu, khoảng nửa phút)…")
+                    engine.pipeline.ensure_index()
+                except Exception:
+                    box.update(label="Không khởi động được", state="error", expanded=True)
+                    raise
+                box.update(label="Đã sẵn sàng", state="complete", expanded=False)
+            engine.ready = True
+    return engine
+
+
+# ------------------------------------------------------------------ rendering helpers
+
+def _esc(text: str) -> str:
+    """HTML-escape, and keep Streamlit from reading `$…$` as maths."""
+    return html.escape(text).replace("$", "&#36;").replace("\n", "<br>")
+
+
+def answer_html(answer: Answer) -> str:
+    body = _esc(answer.answer)
+    body = re.sub(r"\[(\d+)\]", r'<sup style="font-weight:600;color:#1c62b9">[\1]</sup>', body)
+    return f'<div style="font-size:1.05rem;line-height:1.6">{body}</div>'
+
+
+def passage_html(c: Citation) -> str:
+    """The source card: title, date, file, and the passage with the quoted sentence marked."""
+    text, quote = c.text, (c.quote or "").strip()
+    pos = text.find(quote) if quote else -1
+    if pos >= 0:
+        body = (_esc(text[:pos]) + '<mark style="background:#fff3a3;padding:0 2px">'
+                + _esc(quote) + "</mark>" + _esc(text[pos + len(quote):]))
+    else:
+        body = _esc(text)
+    meta = [f"📅 {c.date}" if c.date else "📅 không rõ ngày", f"📄 {_esc(c.doc)}"]
+    if c.page:
+        meta.append(f"trang {c.page}")
+    if getattr(c, "doc_number", None):  # legal documents: "Số 33/2022/NQ-HĐND"
+        meta.append(_esc(f"số {c.doc_number}"))
+    if getattr(c, "ocr", False):
+        meta.append("⚠️ nhận dạng từ bản scan (OCR): câu trích có thể sai chữ")
+    return (
+        '<div style="border:1px solid #d0d7de;border-radius:8px;padding:0.8rem 1rem;'
+        'background:#fbfcfd">'
+        f'<div style="font-weight:600;margin-bottom:0.2rem">{_esc(c.title or c.doc)}</div>'
+        f'<div style="color:#57606a;font-size:0.85rem;margin-bottom:0.6rem">{" · ".join(meta)}</div>'
+        f'<div style="line-height:1.6">{body}</div></div>'
+    )
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 1].rstrip() + "…"
+
+
+def source_cards(citations: list[Citation], by_passage: bool = False) -> None:
+    """One expander per source; it opens to the card. Related passages are labelled by their
+    opening words (several may come from one document), cited ones by document title."""
+    for c in citations:
+        if by_passage:
+            label = f"[{c.n}] {_short(c.text, 80)} ({c.doc})"
+        else:
+            label = f"[{c.n}] {_short(c.title or c.doc, 90)}" + (f" — {c.date}" if c.date else "")
+        with st.expander(label):
+            st.markdown(passage_html(c), unsafe_allow_html=True)
+
+
+def save_rating(engine: Engine, turn: dict) -> None:
+    value = st.session_state.get(f"fb-{turn['id']}")
+    if value is None:
+        engine.feedback.remove(turn["id"])
+        return
+    engine.feedback.record(turn["id"], UP if value == 1 else DOWN, turn["answer"],
+                           question=turn["question"], session=st.session_state.session_id)
+
+
+def save_comment(engine: Engine, turn: dict) -> None:
+    comment = st.session_state.get(f"cm-{turn['id']}", "")
+    if engine.feedback.set_comment(turn["id"], comment):
+        st.session_state[f"cm-saved-{turn['id']}"] = True
+
+
+def feedback_row(engine: Engine, turn: dict) -> None:
+    tid = turn["id"]
+    st.feedback("thumbs", key=f"fb-{tid}", on_change=save_rating, args=(engine, turn))
+    if st.session_state.get(f"fb-{tid}") is not None:
+        with st.form(key=f"form-{tid}", border=False, enter_to_submit=True):
+            st.text_input("Góp ý thêm (không bắt buộc)", key=f"cm-{tid}",
+                          placeholder="Ví dụ: số liệu đúng là… / cần trích văn bản khác…")
+            st.form_submit_button("Gửi góp ý", on_click=save_comment, args=(engine, turn))
+        if st.session_state.get(f"cm-saved-{tid}"):
+            st.caption("✅ Đã lưu góp ý. Cảm ơn bạn!")
+
+
+def render_turn(engine: Engine, turn: dict) -> None:
+    answer: Answer = turn["answer"]
+    with st.chat_message("user"):
+        st.markdown(_esc(turn["question"]), unsafe_allow_html=True)
+    with st.chat_message("assistant"):
+        if turn["standalone"] != turn["question"]:
+            st.caption(f"🔄 Câu hỏi được hiểu là: **{_esc(turn['standalone'])}**")
+        if answer.rewritten_question:
+            st.caption(f"✍️ Đã thêm dấu: *{_esc(answer.rewritten_question)}*")
+        if answer.fallback_reason:
+            st.caption(f"⚠️ Không dùng câu trả lời của mô hình ngôn ngữ ({_esc(answer.fallback_reason)}); "
+                       "dưới đây là câu trích nguyên văn.")
+        elif answer.answerer == "llm" and answer.found:
+            st.caption("🤖 Do mô hình ngôn ngữ viết; số liệu, ngày, tên đã được đối chiếu với nguồn.")
+        if answer.found:
+            st.markdown(answer_html(answer), unsafe_allow_html=True)
+            st.markdown("**Nguồn**")
+            source_cards(answer.citations)
+            if answer.related:
+                st.caption(f"Đoạn liên quan khác: {len(answer.related)} (không dùng để trả lời)")
+        else:
+            st.warning(f"**{NOT_FOUND}** Các tài liệu đã lập chỉ mục không nêu thông tin này; "
+                       "dưới đây là những đoạn gần nhất để bạn tự kiểm tra.", icon="🔍")
+            if answer.related:
+                st.markdown("**Đoạn liên quan nhất**")
+                source_cards(answer.related[:3], by_passage=True)
+        if turn.get("scope"):
+            st.caption(f"Phạm vi: {turn['scope']}")
+        feedback_row(engine, turn)
+
+
+# ------------------------------------------------------------------ sidebar
+
+ANSWERER_LABELS = {"extractive": "Trích nguyên văn", "llm": "Mô hình ngôn ngữ (LLM)"}
+
+
+def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | None, str, str]:
+    try:
+        meta = idx.read_meta(settings.index_dir)
+    except RagError as e:
+        st.sidebar.error(str(e))
+        meta = None
+    docs = meta.documents if meta else {}
+    with st.sidebar:
+        st.header("📚 Tài liệu đã lập chỉ mục")
+        st.caption(f"{len(docs)} tài liệu · {sum(d.get('chunks', 0) for d in docs.values())} đoạn")
+        with st.container(height=260 if len(docs) > 4 else "content"):
+            for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].get("date") or "", reverse=True):
+                st.markdown(f"**{_esc(d.get('title') or doc_id)}**  \n"
+                            f"<small>{d.get('date') or 'không rõ ngày'} · {d.get('chunks', 0)} đoạn · "
+                            f"{_esc(doc_id)}</small>", unsafe_allow_html=True)
+
+        st.header("🔎 Phạm vi tìm kiếm")
+        chosen = st.multiselect(
+            "Chỉ tìm trong các tài liệu", options=list(docs), key="flt_docs",
+            format_func=lambda d: (docs.get(d, {}).get("title") or d)[:60], placeholder="Tất cả tài liệu")
+        use_dates = st.toggle("Lọc theo ngày của tài liệu", key="flt_use_dates")
+        date_from = date_to = None
+        if use_dates:
+            c1, c2 = st.columns(2)
+            date_from = c1.date_input("Từ ngày", value=date(2021, 1, 1), format="DD/MM/YYYY",
+                                      key="flt_from")
+            date_to = c2.date_input("Đến ngày", value=date.today(), format="DD/MM/YYYY", key="flt_to")
+            st.caption("Tài liệu không rõ ngày bị loại khi lọc theo ngày.")
+            if date_from and date_to and date_from > date_to:
+                st.warning("“Từ ngày” sau “Đến ngày”: không tài liệu nào khớp.")
+        k = st.slider("Số nguồn truy xuất (k)", 1, 10, value=min(settings.k, 10), key="k")
+        answerer = st.radio("Cách trả lời", list(ANSWERER_LABELS), format_func=ANSWERER_LABELS.get,
+                            index=list(ANSWERER_LABELS).index(settings.answerer), key="answerer")
+        if answerer == "llm":
+            st.caption(f"`{_esc(settings.llm_model)}` tại {_esc(settings.llm_base_url)}. Câu trả lời "
+                       "không khớp nguồn sẽ được thay bằng câu trích nguyên văn.")
+
+        st.header("➕ Thêm tài liệu")
+        upload_section(engine)
+
+        st.divider()
+        counts = engine.feedback.counts()
+        st.caption(f"Góp ý đã nhận: 👍 {counts['up']} · 👎 {counts['down']}")
+        if st.button("🗑️ Xóa hội thoại", width="stretch"):
+            st.session_state.turns = []
+            st.rerun()
+
+    flt = None
+    scope = []
+    if chosen:
+        scope.append(f"{len(chosen)} tài liệu đã chọn")
+    if date_from or date_to:
+        scope.append(f"ngày {date_from:%d/%m/%Y} – {date_to:%d/%m/%Y}")
+    if chosen or date_from or date_to:
+        flt = SearchFilter(doc_ids=set(chosen) or None,
+                           date_from=date_from.isoformat() if date_from else None,
+                           date_to=date_to.isoformat() if date_to else None)
+    return k, flt, "; ".join(scope), answerer
+
+
+def upload_section(engine: Engine) -> None:
+    state = st.session_state
+    files = st.file_uploader(
+        "Tệp văn bản hoặc PDF có chữ; tài liệu mới hỏi được ngay sau khi thêm.",
+        accept_multiple_files=True, key=f"uploader-{state.uploader_key}")
+    if files:
+        for f in files:
+            try:
+                with st.spinner(f"Đang lập chỉ mục “{f.name}”…"), engine.lock:
+                    res = add_upload(engine.pipeline, f.name, f.getvalue())
+            except RagError as e:
+                state.upload_msgs.append(("error", str(e)))
+            except OSError as e:  # disk full, permissions
+                state.upload_msgs.append(("error", f"Không lưu được “{f.name}”: lỗi hệ thống tệp ({e})."))
+            else:
+                verb = "Đã cập nhật" if res.replaced else "Đã thêm"
+                state.upload_msgs.append(
+                    ("success", f"{verb} “{res.title or res.doc_id}” ({res.chunks} đoạn). Có thể hỏi ngay."))
+                state.upload_msgs += [("warning", f"“{f.name}”: {w}") for w in res.warnings]
+        state.uploader_key += 1  # a fresh, empty uploader; the messages below stay
+        st.rerun()
+    show = {"success": (st.success, "✅"), "warning": (st.warning, "⚠️"), "error": (st.error, "🚫")}
+    for kind, msg in state.upload_msgs[-4:]:
+        element, icon = show[kind]
+        element(msg, icon=icon)
+    st.caption("Nhận: " + ", ".join(UPLOAD_SUFFIXES) + " (tối đa 20 MB)")
+
+
+# ------------------------------------------------------------------ answering
+
+def answer_prompt(engine: Engine, prompt: str, question: str, k: int, flt: SearchFilter | None,
+                  answerer: str) -> Result:
+    """Search under the engine lock; an LLM's reply then streams outside it (other tabs are not
+    kept waiting) into a draft that the checked answer replaces once it is complete."""
+    with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
+        retrieval = engine.pipeline.search(question, k=k, flt=flt)
+        chosen = engine.pipeline.answerer_for(answerer)
+    stream = getattr(chosen, "stream", None)
+    if stream is None:
+        return engine.pipeline.result(retrieval, chosen.answer(retrieval.info, retrieval.hits))
+    draft = st.empty()
+    with draft.container():
+        with st.chat_message("user"):
+            st.markdown(_esc(prompt), unsafe_allow_html=True)
+        with st.chat_message("assistant"), st.spinner("Mô hình đang viết câu trả lời…"):
+            live = stream(retrieval.info, retrieval.hits)
+            st.write_stream(live)
+    draft.empty()
+    return engine.pipeline.result(retrieval, live.answer)
+
+
+# ------------------------------------------------------------------ page
+
+def main() -> None:
+    st.set_page_config(page_title="Hỏi đáp chuyển đổi số", page_icon="📄", layout="wide")
+    state = st.session_state
+    state.setdefault("turns", [])
+    state.setdefault("session_id", uuid.uuid4().hex)
+    state.setdefault("upload_msgs", [])
+    state.setdefault("uploader_key", 0)
+
+    st.title("Hỏi đáp chính sách chuyển đổi số")
+    st.caption("Câu trả lời được trích nguyên văn từ tài liệu, kèm nguồn [n] mở ra xem được. "
+               "Khi tài liệu không nói đến, trợ lý trả lời “Không tìm thấy”.")
+    try:
+        settings = load_settings(show_progress=False)
+        engine = start_engine(settings)
+    except RagError as e:
+        st.error(f"Không khởi động được: {e}")
+        st.stop()
+
+    k, flt, scope, answerer = sidebar(engine, settings)
+
+    prompt = (st.chat_input("Nhập câu hỏi, ví dụ: Lào Cai tích hợp bao nhiêu dịch vụ công?") or "").strip()
+    if not state.turns and not prompt:
+        st.info("Hãy đặt câu hỏi bằng tiếng Việt (có dấu hoặc không dấu). Ví dụ:  \n"
+                + "  \n".join(f"• {q}" for q in EXAMPLES), icon="💬")
+    for turn in state.turns:
+        render_turn(engine, turn)
+
+    if prompt:
+        resolution = resolve_followup(prompt, [t["standalone"] for t in state.turns])
+        try:
+            result = answer_prompt(engine, prompt, resolution.question, k, flt, answerer)
+        except (RagError, OSError) as e:
+            with st.chat_message("user"):
+                st.markdown(_esc(prompt), unsafe_allow_html=True)
+            st.error(str(e))
+            return
+        turn = {"id": uuid.uuid4().hex, "question": prompt, "standalone": resolution.question,
+                "answer": result.answer, "k": k, "scope": scope}
+        state.turns.append(turn)
+        render_turn(engine, turn)
+
+
+main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class _Group(click.Group):
         except RagError as e:
             click.echo(f"Lỗi / error: {e}", err=True)
             ctx.exit(1)
+        except BrokenPipeError:  # `rag ask ... | head`: the reader left; nothing to report
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+            ctx.exit(0)
         except OSError as e:  # disk full, permissions, a folder where a file should be...
             click.echo(f"Lỗi hệ thống tệp / file system error: {e}", err=True)
             ctx.exit(1)

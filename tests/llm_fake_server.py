@@ -2,9 +2,10 @@
 
 POST /v1/chat/completions, plain JSON or SSE streaming (`"stream": true`). The reply is chosen by
 the first keyword found in the question (the prompt's "Câu hỏi:" line). A reply may cite
-`[@text]`, which becomes `[n]` for the first passage of the prompt containing `text`, so tests do
-not depend on the retrieval order. `Sleep(s)` replies after s seconds (a client timeout);
-`Stall(s)` streams a first piece then stalls; `Status(code)` answers with an HTTP error.
+`[@text]`, which becomes `[n]` for the first passage of the prompt containing `text` (`[@!text]`:
+the first one without it), so tests do not depend on the retrieval order. `Sleep(s)` replies
+after s seconds (a client timeout); `Stall(s)` streams a first piece then stalls; `Status(code)`
+answers with an HTTP error.
 Everything stays on the loopback interface and stops with the test.
 """
 
@@ -49,14 +50,15 @@ def passages_of(messages: list[dict]) -> dict[int, str]:
 
 
 def resolve(reply: str, messages: list[dict]) -> str:
-    """`[@text]` → `[n]` of the first passage holding `text` (`[0]` if none does)."""
+    """`[@text]` → `[n]` of the first passage holding `text`, `[@!text]` → of the first one not
+    holding it (`[0]` if there is none)."""
     passages = passages_of(messages)
 
     def number(m: re.Match) -> str:
-        found = [n for n, text in sorted(passages.items()) if m.group(1) in text]
+        found = [n for n, text in sorted(passages.items()) if (m.group(2) in text) != bool(m.group(1))]
         return f"[{found[0] if found else 0}]"
 
-    return re.sub(r"\[@([^\]]+)\]", number, reply)
+    return re.sub(r"\[@(!?)([^\]]+)\]", number, reply)
 
 
 class FakeLLM:

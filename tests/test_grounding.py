@@ -212,8 +212,8 @@ def test_numbers_given_by_the_question_need_no_support():
 
 
 def test_answer_must_give_the_asked_kind_of_value():
-    g = check("Lào Cai đã tích hợp nhiều dịch vụ công trực tuyến [1].", info("Lào Cai tích hợp bao nhiêu dịch vụ công?"),
-              PASSAGES, CONSTRAINTS)
+    q = info("Lào Cai tích hợp bao nhiêu dịch vụ công?")
+    g = check("Lào Cai đã tích hợp nhiều dịch vụ công trực tuyến [1].", q, PASSAGES, CONSTRAINTS)
     assert not g.ok and "giá trị được hỏi" in g.reason
 
 

@@ -43,7 +43,7 @@ REPLIES: dict[str, object] = {
     "lào cai tích hợp": "Lào Cai đã tích hợp 1.305 dịch vụ công trực tuyến [@1.305].",
     "đà nẵng": "Kinh tế số Đà Nẵng đóng góp khoảng 61,5% GRDP [@16,5%].",  # a hallucinated number
     "cổng dịch vụ công quốc gia": "Cổng đã cung cấp 3.552 dịch vụ công trực tuyến [7].",  # no passage 7
-    "hồ sơ": "Tỷ lệ hồ sơ trực tuyến toàn trình của Lào Cai đạt 58,2% [@3.552].",  # mis-numbered
+    "hồ sơ": "Tỷ lệ hồ sơ trực tuyến toàn trình của Lào Cai đạt 58,2% [@!58,2%].",  # mis-numbered
     "trà vinh": "Năm 2023, tỷ lệ người dân Trà Vinh tham gia dịch vụ công trực tuyến là 58,2% [@các địa phương].",
     "hà giang": NOT_FOUND,
     "chậm": Sleep(4 * TIMEOUT),

@@ -285,14 +285,15 @@ def upload_section(engine: Engine) -> None:
 
 def answer_prompt(engine: Engine, prompt: str, question: str, k: int, flt: SearchFilter | None,
                   answerer: str) -> Result:
-    """Search under the engine lock; an LLM's reply then streams outside it (other tabs are not
-    kept waiting) into a draft that the checked answer replaces once it is complete."""
+    """The extractive answer under the engine lock. An LLM's: search under the lock, then the reply
+    streams outside it (other tabs are not kept waiting) into a draft that the checked answer
+    replaces once it is complete."""
+    if answerer == "extractive":
+        with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
+            return engine.pipeline.run(question, k=k, flt=flt, answerer=answerer)
     with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
         retrieval = engine.pipeline.search(question, k=k, flt=flt)
-        chosen = engine.pipeline.answerer_for(answerer)
-    stream = getattr(chosen, "stream", None)
-    if stream is None:
-        return engine.pipeline.result(retrieval, chosen.answer(retrieval.info, retrieval.hits))
+        stream = engine.pipeline.answerer_for(answerer).stream
     draft = st.empty()
     with draft.container():
         with st.chat_message("user"):

@@ -83,6 +83,23 @@ def gives_asked_value(info: QuestionInfo, text: str) -> bool:
     return _has_new_value(pattern, text, info.restored)
 
 
+_ROLES = ["tong bi thu", "bi thu", "chu tich", "thu tuong", "bo truong", "thu truong", "thong doc",
+          "giam doc", "truong ban", "to truong", "tong cuc truong", "cuc truong", "chanh van phong"]
+
+
+def _roles_match(question: str, unit: str) -> bool:
+    """A title asked for must be held, not deputised: "Bí thư" is not "Phó Bí thư"."""
+    q, u = fold(question), fold(unit)
+    for role in _ROLES:
+        m = re.search(rf"\b(pho )?{role}\b", q)
+        if not m or m.group(1):
+            continue
+        q = q.replace(role, " ")  # "tong bi thu" must not count again as "bi thu"
+        if not re.search(rf"(?<!pho ){role}\b", u):
+            return False
+    return True
+
+
 def _names_a_province(text: str) -> bool:
     f = fold(text)
     return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)
@@ -169,6 +186,8 @@ class ExtractiveAnswerer:
             for s, e in _units(chunk.text):
                 unit = chunk.text[s:e]
                 typed = _has_new_value(pattern, unit, info.restored) if pattern else True
+                if info.answer_type == "person" and not _roles_match(info.restored, unit):
+                    continue
                 if info.answer_type in _REQUIRED and not typed:
                     continue
                 cov = self._coverage(terms, self._tokens(unit))

@@ -179,3 +179,12 @@ def test_quote_does_not_include_a_merged_headline() -> None:
     ans = _ask("Lào Cai tích hợp bao nhiêu dịch vụ công?", [Hit(chunk, 1.0)], [chunk])
     assert ans.found
     assert ans.citations[0].quote.startswith("Tỉnh Lào Cai đã tích hợp 1.305")
+
+
+def test_anaphoric_sentence_quotes_its_antecedent() -> None:
+    text = ("Bộ Công an đã hoàn thành cơ sở dữ liệu quốc gia về dân cư và cấp căn cước công dân. "
+            "Đây là 2 dự án quan trọng, là dữ liệu gốc cho chuyển đổi số của cả nước.")
+    chunk = _chunk("bca", "bca.txt", "Bộ Công an", text)
+    ans = _ask("Hai dự án quan trọng là dữ liệu gốc cho chuyển đổi số là gì?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found
+    assert ans.citations[0].quote == text

@@ -100,6 +100,21 @@ def _roles_match(question: str, unit: str) -> bool:
     return True
 
 
+_ANAPHOR_RE = re.compile(r"^(đây|đó|điều này|điều đó|việc này|việc đó|những (việc|điều) (này|đó)|"
+                         r"các (kết quả|nội dung|nhiệm vụ) (này|trên)|theo đó|ngoài ra|bên cạnh đó)\b",
+                         re.IGNORECASE)
+
+
+def _with_antecedent(text: str, start: int) -> int:
+    """A sentence opening with "Đây là…", "Đó là…", "Theo đó…" points back: the quote starts one
+    sentence earlier (same paragraph) so it says what "đây" is."""
+    if not _ANAPHOR_RE.match(text[start:]):
+        return start
+    spans = [s for s, _ in _sentences(text) if s < start]
+    para_start = text.rfind("\n\n", 0, start) + 1
+    return spans[-1] if spans and spans[-1] >= para_start else start
+
+
 def _names_a_province(text: str) -> bool:
     f = fold(text)
     return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)
@@ -206,7 +221,8 @@ class ExtractiveAnswerer:
             ans.confidence = best.support if best else 0.0
             return ans
         hit = hits[best.hit_index]
-        quote = hit.chunk.text[best.start:best.end]
+        start = _with_antecedent(hit.chunk.text, best.start)
+        quote = hit.chunk.text[start:best.end]
         others = [h for j, h in enumerate(hits) if j != best.hit_index]
         return Answer(question=info.text, answer=f"{quote} [1]", found=True,
                       citations=[citation(1, hit, quote)],

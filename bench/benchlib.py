@@ -49,6 +49,22 @@ def machine_info() -> dict[str, object]:
     }
 
 
+def code_version() -> dict[str, str]:
+    """The commit and a digest of rag/ as it is on disk: other people edit it while we measure."""
+    import hashlib
+    import subprocess
+
+    digest = hashlib.sha256()
+    for f in sorted((REPO_ROOT / "rag").rglob("*.py")):
+        digest.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, text=True,
+                              capture_output=True, check=False).stdout.strip()
+    except OSError:
+        head = ""
+    return {"git_head": head or "unknown", "rag_sha256": digest.hexdigest()[:16]}
+
+
 def load_average() -> list[float]:
     try:
         return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]

@@ -56,10 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     answers = []  # (Answer, raw reply or None when the server failed), in item order
     run = pipe.run
 
+    progress = args.out.with_suffix(".progress.jsonl").open("w", encoding="utf-8") if args.out else None
+
     def recording_run(question, k=None, flt=None, answerer=None):
         last["reply"] = None
         res = run(question, k, flt, answerer)
         answers.append((res.answer, last["reply"]))
+        if progress:  # one line per item as it is answered: a long run cut short still tells
+            a = res.answer
+            progress.write(json.dumps({"question": question, "answerer": a.answerer, "found": a.found,
+                                       "answer": a.answer, "reason": a.fallback_reason,
+                                       "raw": last["reply"]}, ensure_ascii=False) + "\n")
+            progress.flush()
         return res
 
     pipe.run = recording_run

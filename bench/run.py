@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import (  # noqa: E402
     REPO_ROOT,
+    code_version,
     load_probe,
     machine_info,
     markdown_table,
@@ -143,7 +144,9 @@ def measure_builds(pipe: object, timer: EmbedTimer, repeat: int) -> dict[str, ob
         "embed_inside_build_s": in_build_embed,
         "build_median_s": build_s, "chunks_per_s": chunks / build_s,
         "model_chunks_per_s": chunks / model_s,
-        "overhead_pct": 100 * (build_s - model_s) / build_s,
+        # the same split measured inside each build: immune to load changing between runs
+        "overhead_pct": median([100 * (b - e) / b for b, e in zip(builds, in_build_embed)]),
+        "overhead_pct_vs_model_runs": 100 * (build_s - model_s) / build_s,
         "non_embed_in_build_s": median([b - e for b, e in zip(builds, in_build_embed)]),
         "load": lp.as_dict(),
     }
@@ -197,14 +200,13 @@ t1 = time.perf_counter()
 pipe = Pipeline(load_settings(show_progress=False))
 pipe.embedder
 t2 = time.perf_counter()
-import bm25s, faiss
-t3 = time.perf_counter()
 pipe.ensure_index()
-t4 = time.perf_counter()
+t3 = time.perf_counter()
 answer = pipe.ask(sys.argv[1])
-t5 = time.perf_counter()
-print(json.dumps({"import rag": t1 - t0, "load embedder": t2 - t1, "import faiss+bm25s": t3 - t2,
-                  "read index": t4 - t3, "first query": t5 - t4}))
+t4 = time.perf_counter()
+heavy = [m for m in ("torch", "sentence_transformers", "faiss", "bm25s", "scipy") if m in sys.modules]
+print(json.dumps({"import rag": t1 - t0, "load embedder": t2 - t1, "load index": t3 - t2,
+                  "first query": t4 - t3, "heavy modules": heavy}))
 """
 
 
@@ -213,9 +215,9 @@ def python_startup_s(env: dict[str, str], runs: int = 5) -> float:
                    for _ in range(runs)])
 
 
-def cold_phases(env: dict[str, str]) -> dict[str, float]:
+def cold_phases(env: dict[str, str]) -> dict[str, object]:
     run = checked(run_child([sys.executable, "-c", _PHASES_SCRIPT, QUESTION], env), "phases")
-    phases = json.loads(run.stdout.strip().splitlines()[-1])
+    phases: dict[str, object] = json.loads(run.stdout.strip().splitlines()[-1])
     phases["python startup"] = python_startup_s(env)
     phases["total (this run)"] = run.wall_s
     return phases
@@ -292,19 +294,22 @@ def summary_rows(results: dict[str, dict]) -> list[list[object]]:
     for backend, r in results.items():
         b, w, c = r["worker"]["build"], r["worker"]["warm"], r["cold"]
         rows.append([backend, b["chunks"], b["build_median_s"], b["chunks_per_s"], b["model_chunks_per_s"],
-                     b["overhead_pct"], w["p50_ms"], w["p95_ms"], c["median_s"], c["first_run_s"],
-                     c["peak_rss_mb"], r["worker_peak_rss_mb"]])
+                     b["overhead_pct"], b["overhead_pct_vs_model_runs"], w["p50_ms"], w["p95_ms"],
+                     c["median_s"], c["first_run_s"], c["peak_rss_mb"], r["worker_peak_rss_mb"]])
     return rows
 
 
 SUMMARY_HEADERS = ["backend", "chunks", "build s", "build chunks/s", "model-only chunks/s",
-                   "pipeline overhead %", "warm p50 ms", "warm p95 ms", "cold ask s (median)",
-                   "cold ask s (1st run)", "cold ask peak RSS MB", "in-process peak RSS MB"]
+                   "overhead % (in-build)", "overhead % (vs model runs)", "warm p50 ms", "warm p95 ms",
+                   "cold ask s (median)", "cold ask s (no .pyc)", "cold ask peak RSS MB",
+                   "in-process peak RSS MB"]
 
 
 def phase_rows(results: dict[str, dict]) -> tuple[list[str], list[list[object]]]:
-    names = list(next(iter(results.values()))["phases"])
+    names = [k for k in next(iter(results.values()))["phases"] if k != "heavy modules"]
     rows = [[name, *(r["phases"][name] * 1000 for r in results.values())] for name in names]
+    rows.append(["heavy modules imported", *(", ".join(r["phases"]["heavy modules"]) or "none"
+                                             for r in results.values())])
     return ["cold ask phase (ms)", *results], rows
 
 
@@ -370,8 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = {b: bench_backend(b, Path(tmp), repeat, n_questions) for b in backends}
     print(report(results, machine))
     if args.out:
-        write_json(args.out, {"machine": machine, "repeat": repeat, "question": QUESTION,
-                              "results": results})
+        write_json(args.out, {"machine": machine, "code": code_version(), "repeat": repeat,
+                              "question": QUESTION, "results": results})
     return 0
 
 

@@ -235,3 +235,25 @@ def test_english_answer_with_english_number_format():
     q = info("How many public services has Lao Cai integrated?")
     g = check("Lao Cai has integrated 1,305 online public services [1].", q, PASSAGES, CONSTRAINTS)
     assert g.ok, g.reason
+
+
+def test_deputy_is_not_the_title_asked_for():
+    """Measured on the real model: "Bí thư Tỉnh ủy Trà Vinh là Lê Văn Hẳn [1]" from a sentence
+    that makes him "Phó Bí thư" — the name is in the passage, the title is not his."""
+    passage = chunk("Tại điểm cầu UBND tỉnh Trà Vinh, đồng chí Lê Văn Hẳn, Phó Bí thư Tỉnh ủy, Chủ tịch UBND "
+                    "tỉnh chủ trì hội nghị.", title="Hội nghị tại Trà Vinh", doc="tv")
+    checker = ExtractiveAnswerer(chunks=[passage]).constraints_ok
+    g = check("Bí thư Tỉnh ủy Trà Vinh là Lê Văn Hẳn [1].", info("Ai là Bí thư Tỉnh ủy Trà Vinh?"), [passage],
+              checker)
+    assert not g.ok and "Lê Văn Hẳn" in g.reason and "chức vụ" in g.reason
+    g = check("Chủ tịch UBND tỉnh Trà Vinh là Lê Văn Hẳn [1].", info("Ai là Chủ tịch UBND tỉnh Trà Vinh?"),
+              [passage], checker)
+    assert g.ok, g.reason
+
+
+def test_subject_is_read_in_the_numbers_own_sentence():
+    """"…đứng thứ 3 toàn quốc." ends the sentence before the one holding 700.000: no carry-over."""
+    passage = chunk("Lào Cai tích hợp 1.305 dịch vụ công, đứng thứ 3 toàn quốc. Cơ bản người dân trên địa bàn "
+                    "đã có hồ sơ sức khỏe điện tử với trên 700.000 hồ sơ.", title="Lào Cai", doc="z")
+    q = info("Lào Cai có bao nhiêu hồ sơ sức khỏe điện tử?")
+    assert wrong_subject(q, passage, extract_claims("700.000")[0]) is None

@@ -115,6 +115,12 @@ def _with_antecedent(text: str, start: int) -> int:
     return spans[-1] if spans and spans[-1] >= para_start else start
 
 
+def holds_asked_role(info: QuestionInfo, text: str) -> bool:
+    """For a "who" question, `text` gives the title asked for itself, not its deputy ("Bí thư" is
+    not "Phó Bí thư"); shared with the LLM answer's grounding check."""
+    return info.answer_type != "person" or _roles_match(info.restored, text)
+
+
 def _names_a_province(text: str) -> bool:
     f = fold(text)
     return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)

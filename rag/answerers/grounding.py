@@ -14,7 +14,9 @@ only if
    `constraints_ok` (places, ministries, years, periods), and when the question names a place, the
    clause carrying the number does not attribute it to another province, to "các địa phương" /
    "cả nước", or to the national portal;
-4. it gives a value of the kind asked for ("bao nhiêu" needs a number).
+4. it gives a value of the kind asked for ("bao nhiêu" needs a number), and for "who" questions
+   the name stands in a sentence giving the title asked for (measured: "Bí thư Tỉnh ủy Trà Vinh
+   là Lê Văn Hẳn [1]" from a sentence naming him "Phó Bí thư", a deputy).
 
 Pure functions over strings and chunks; `rag.answerers.llm` falls back to the extractive answer
 when `check` says no.
@@ -31,7 +33,7 @@ from ..gazetteer import FOLDED_PROVINCES, PROVINCES
 from ..query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
 from ..types import Chunk
-from .extractive import gives_asked_value
+from .extractive import gives_asked_value, holds_asked_role
 
 ConstraintCheck = Callable[[QuestionInfo, Chunk], bool]
 MIN_COVERAGE = 0.5
@@ -271,17 +273,18 @@ def wrong_subject(info: QuestionInfo, chunk: Chunk, claim: Claim) -> str | None:
     about the place (or about no one in particular, the passage itself being about the place)."""
     if claim.kind != "number" or not info.places:
         return None
-    folded = fold(chunk.text)
-    shown = chunk.text if len(chunk.text) == len(folded) else folded  # fold keeps NFC offsets
     others = [p for p in FOLDED_PROVINCES if p not in info.places and not any(p in a for a in info.places)]
     seen: list[str] = []
-    for s, e in _clauses(folded):
-        for ns, _ in _number_spans(folded[s:e], claim.keys):
-            prefix = folded[s:s + ns]
+    for s, e in _clauses(chunk.text):  # split the original: sentence ends need its capitals
+        clause = chunk.text[s:e]
+        folded = fold(clause)
+        shown = clause if len(clause) == len(folded) else folded  # fold keeps NFC offsets
+        for ns, _ in _number_spans(folded, claim.keys):
+            prefix = folded[:ns]
             markers = [(m.end(), "") for p in info.places for m in re.finditer(rf"\b{re.escape(p)}\b", prefix)]
             markers += [(m.end(), _DISPLAY.get(p, p)) for p in others
                         for m in re.finditer(rf"\b{re.escape(p)}\b", prefix)]
-            markers += [(m.end(), shown[s + m.start():s + m.end()]) for m in _COLLECTIVE.finditer(prefix)]
+            markers += [(m.end(), shown[m.start():m.end()]) for m in _COLLECTIVE.finditer(prefix)]
             subject = max(markers)[1] if markers else ""
             if not subject:
                 return None
@@ -305,16 +308,50 @@ def _place_names(info: QuestionInfo) -> str:
     return ", ".join(_DISPLAY.get(p, p) for p in info.places)
 
 
+def _in_titled_sentence(info: QuestionInfo, claim: Claim, chunk: Chunk) -> bool:
+    return any(supported(claim, sent) and holds_asked_role(info, sent) for sent in _sentences(chunk.text))
+
+
+def _sentences(text: str) -> list[str]:
+    return [para[s:e] for para in text.split("\n") for s, e in split_sentences(para)]
+
+
 def _best_sentence(chunk: Chunk, answer: str, claims: list[Claim]) -> str:
     """The passage sentence to quote: the first stating a claim the answer took from it;
     otherwise the one sharing most words with the answer."""
-    sentences = [para[s:e] for para in chunk.text.split("\n") for s, e in split_sentences(para)]
+    sentences = _sentences(chunk.text)
     for c in claims:
         for sent in sentences:
             if supported(c, sent):
                 return sent
     words = set(bm25_tokens(strip_citations(answer)))
     return max(sentences, key=lambda sent: len(words & set(bm25_tokens(sent))), default="")
+
+
+def _backing_passage(claim: Claim, refs: list[int], info: QuestionInfo, passages: list[Chunk],
+                     ok_subject: dict[int, bool]) -> tuple[int, str | None]:
+    """The cited passage that states `claim` about the question's subject, or why none does."""
+    holders = [n for n in refs if in_passage(claim, passages[n - 1])]
+    if not holders:
+        elsewhere = [n for n in range(1, len(passages) + 1) if in_passage(claim, passages[n - 1])]
+        where = f"có ở đoạn [{elsewhere[0]}], " if elsewhere else ""
+        return 0, (f"“{claim.text}” không có trong đoạn được trích {''.join(f'[{n}]' for n in refs)} "
+                   f"({where}not in the cited passage)")
+    if claim.kind == "name" and info.answer_type == "person":
+        titled = [n for n in holders if _in_titled_sentence(info, claim, passages[n - 1])]
+        if not titled:
+            return 0, (f"đoạn [{holders[0]}] không nói “{claim.text}” giữ chức vụ được hỏi / "
+                       "the cited sentence gives another title")
+        holders = titled
+    about = [n for n in holders if ok_subject[n]]
+    if not about:
+        return 0, (f"đoạn [{holders[0]}] chứa “{claim.text}” nhưng không nói về "
+                   f"{_place_names(info) or 'chủ thể được hỏi'} / cited passage is about another subject")
+    subjects = [wrong_subject(info, passages[n - 1], claim) for n in about]
+    if all(subjects):
+        return 0, (f"“{claim.text}” ở đoạn [{about[0]}] là số liệu của “{subjects[0]}”, không phải "
+                   f"{_place_names(info)} / the figure is about another subject")
+    return about[subjects.index(None)], None
 
 
 def check(answer: str, info: QuestionInfo, passages: list[Chunk],
@@ -336,23 +373,9 @@ def check(answer: str, info: QuestionInfo, passages: list[Chunk],
         for claim in extract_claims(sentence, info.english):
             if given.intersection(claim.keys):
                 continue
-            holders = [n for n in refs if in_passage(claim, passages[n - 1])]
-            if not holders:
-                elsewhere = [n for n in range(1, len(passages) + 1) if in_passage(claim, passages[n - 1])]
-                where = f"có ở đoạn [{elsewhere[0]}], " if elsewhere else ""
-                return Grounding(False, f"“{claim.text}” không có trong đoạn được trích "
-                                        f"{''.join(f'[{n}]' for n in refs)} ({where}not in the cited passage)", cited)
-            about = [n for n in holders if ok_subject[n]]
-            if not about:
-                return Grounding(False, f"đoạn [{holders[0]}] chứa “{claim.text}” nhưng không nói về "
-                                        f"{_place_names(info) or 'chủ thể được hỏi'} / cited passage is about "
-                                        "another subject", cited)
-            subjects = [wrong_subject(info, passages[n - 1], claim) for n in about]
-            if all(subjects):
-                return Grounding(False, f"“{claim.text}” ở đoạn [{about[0]}] là số liệu của “{subjects[0]}”, "
-                                        f"không phải {_place_names(info)} / the figure is about another subject",
-                                 cited)
-            n = about[subjects.index(None)]
+            n, reason = _backing_passage(claim, refs, info, passages, ok_subject)
+            if reason:
+                return Grounding(False, reason, cited)
             used[n].append(claim)
     share = coverage(answer, [passages[n - 1] for n in cited], info.restored)
     if not info.english and share < MIN_COVERAGE:

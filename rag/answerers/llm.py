@@ -66,7 +66,7 @@ def format_passages(hits: list[Hit]) -> str:
 def build_messages(info: QuestionInfo, hits: list[Hit]) -> list[tuple[str, str]]:
     user = (f"Các đoạn tài liệu:\n\n{format_passages(hits)}\n\n"
             f"Câu hỏi: {info.text}\n"
-            "Trả lời ngắn gọn, có trích dẫn [n]:")
+            "Trả lời ngắn gọn; sau mỗi câu ghi số của đoạn đã dùng trong ngoặc vuông.")
     return [("system", SYSTEM_PROMPT), ("user", user)]
 
 

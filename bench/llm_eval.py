@@ -7,6 +7,11 @@ Needs an OpenAI-compatible server (RAG_LLM_BASE_URL), e.g. the local Qwen2.5-Cod
 
     python bench/llm_eval.py --out bench/results/llm_eval.json
     python bench/llm_eval.py --every 5            # a sample: every 5th item
+    python bench/llm_eval.py --replay bench/results/llm_eval.progress.jsonl   # no model needed
+
+Every answer is also written to <out>.progress.jsonl as it comes (question, raw reply, latency);
+`--replay` grades those recorded replies again with the current grounding check — the model's
+words are fixed, so a change to the check is measured in seconds, not an hour of generation.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -35,16 +41,38 @@ def reason_kind(reason: str) -> str:
     return re.sub(r"\d+", "N", r.split(" / ")[0].split(" (")[0])
 
 
+class ReplayChat:
+    """Stands in for the chat model: the replies a live run recorded, looked up by question; a
+    question whose live call failed fails again (as a connection error)."""
+
+    def __init__(self, path: Path) -> None:
+        lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        self.replies = {d["question"]: d["raw"] for d in lines}
+        self.latency = {d["question"]: d.get("latency_s") for d in lines}
+
+    def invoke(self, messages: list[tuple[str, str]]) -> str:
+        question = re.search(r"Câu hỏi: (.*)", messages[-1][1]).group(1)
+        reply = self.replies.get(question)
+        if reply is None:
+            raise ConnectionError("no reply was recorded for this question")
+        return reply
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", type=Path, default=REPO_ROOT / "eval" / "qa.jsonl")
     ap.add_argument("--every", type=int, default=1, help="use every n-th item (a quicker sample)")
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--out", type=Path, help="write items and scores as JSON")
+    ap.add_argument("--replay", type=Path, help="grade the replies recorded in this .progress.jsonl")
     args = ap.parse_args(argv)
 
     items = ev.load_items(args.set)[::args.every]
     pipe = Pipeline(load_settings(answerer="llm", show_progress=False))
+    replay = ReplayChat(args.replay) if args.replay else None
+    if replay:
+        items = [it for it in items if it.question in replay.replies]
+        pipe.answerer_for("llm").chat = replay
     last: dict[str, str | None] = {"reply": None}
     finish = LLMAnswerer.finish
 
@@ -56,22 +84,28 @@ def main(argv: list[str] | None = None) -> int:
     answers = []  # (Answer, raw reply or None when the server failed), in item order
     run = pipe.run
 
-    progress = args.out.with_suffix(".progress.jsonl").open("w", encoding="utf-8") if args.out else None
+    live = args.out and not replay
+    progress = args.out.with_suffix(".progress.jsonl").open("w", encoding="utf-8") if live else None
 
     def recording_run(question, k=None, flt=None, answerer=None):
         last["reply"] = None
+        t0 = time.perf_counter()
         res = run(question, k, flt, answerer)
         answers.append((res.answer, last["reply"]))
         if progress:  # one line per item as it is answered: a long run cut short still tells
             a = res.answer
             progress.write(json.dumps({"question": question, "answerer": a.answerer, "found": a.found,
-                                       "answer": a.answer, "reason": a.fallback_reason,
-                                       "raw": last["reply"]}, ensure_ascii=False) + "\n")
+                                       "answer": a.answer, "reason": a.fallback_reason, "raw": last["reply"],
+                                       "latency_s": round(time.perf_counter() - t0, 2)},
+                                      ensure_ascii=False) + "\n")
             progress.flush()
         return res
 
     pipe.run = recording_run
     results = ev.run_eval(pipe, items, k=args.k)
+    if replay:  # the live run's latencies, not the replay's
+        for it, r in zip(items, results):
+            r.latency = replay.latency.get(it.question) or r.latency
     by_id = {it.id: it for it in items}
     scores = ev.metrics(results, by_id)
 

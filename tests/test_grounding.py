@@ -257,3 +257,9 @@ def test_subject_is_read_in_the_numbers_own_sentence():
                     "đã có hồ sơ sức khỏe điện tử với trên 700.000 hồ sơ.", title="Lào Cai", doc="z")
     q = info("Lào Cai có bao nhiêu hồ sơ sức khỏe điện tử?")
     assert wrong_subject(q, passage, extract_claims("700.000")[0]) is None
+
+
+def test_citations_alone_are_no_answer():
+    """Measured: the model sometimes replies "[1]" or "[2] [3]" and nothing else."""
+    g = check("[1]", info("Ủy ban Quốc gia về chuyển đổi số được kiện toàn từ ủy ban nào?"), PASSAGES, CONSTRAINTS)
+    assert not g.ok and "chỉ có số trích dẫn" in g.reason

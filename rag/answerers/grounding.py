@@ -364,6 +364,8 @@ def check(answer: str, info: QuestionInfo, passages: list[Chunk],
                                 "citation points to no passage", cited)
     if not cited:
         return Grounding(False, "câu trả lời không trích dẫn đoạn nào / the answer cites no passage")
+    if not re.search(r"[^\W\d_]", strip_citations(answer)):
+        return Grounding(False, "câu trả lời chỉ có số trích dẫn / the answer is only citations", cited)
     if not gives_asked_value(info, strip_citations(answer)):
         return Grounding(False, "câu trả lời không nêu giá trị được hỏi / no value of the asked kind", cited)
     given = {k for q in (info.text, info.restored) for c in extract_claims(q, info.english) for k in c.keys}

@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     run = pipe.run
 
     live = args.out and not replay
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
     progress = args.out.with_suffix(".progress.jsonl").open("w", encoding="utf-8") if live else None
 
     def recording_run(question, k=None, flt=None, answerer=None):
@@ -142,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: report[k] for k in ("metrics", "grounding", "fallback_reasons")},
                      ensure_ascii=False, indent=1))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 

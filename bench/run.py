@@ -1,6 +1,6 @@
 """End-to-end performance of `rag` on seeds/: index build, warm queries, cold `rag ask`, memory.
 
-    python bench/run.py                        # both backends, 5 repetitions (≈ 6 min on 2 cores)
+    python bench/run.py                        # both backends, 5 repetitions (≈ 7 min on 2 cores)
     python bench/run.py --repeat 3 --out bench/results/run.json
     python bench/run.py --quick                # CI smoke: 1 repetition, 20 questions
 

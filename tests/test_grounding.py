@@ -263,3 +263,10 @@ def test_citations_alone_are_no_answer():
     """Measured: the model sometimes replies "[1]" or "[2] [3]" and nothing else."""
     g = check("[1]", info("Ủy ban Quốc gia về chuyển đổi số được kiện toàn từ ủy ban nào?"), PASSAGES, CONSTRAINTS)
     assert not g.ok and "chỉ có số trích dẫn" in g.reason
+
+
+def test_a_copied_passage_title_is_no_answer():
+    """Measured: '[1] "Chuyển đổi số - … — 2021-12-01"', the passage header the prompt shows."""
+    g = check(f"[1] “{NATIONAL.title} — {NATIONAL.date}”", info("Cổng Dịch vụ công quốc gia làm gì?"), PASSAGES,
+              CONSTRAINTS)
+    assert not g.ok and "tiêu đề" in g.reason

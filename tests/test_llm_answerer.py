@@ -314,3 +314,15 @@ def test_extractive_ask_never_imports_langchain_openai(cli_env):
     assert out.returncode == 0, out.stderr
     assert '"answerer": "extractive"' in out.stdout
     assert "HEAVY []" in out.stdout
+
+
+@pytest.mark.parametrize("reply, cleaned", [
+    ("Trả lời: Lào Cai [1].", "Lào Cai [1]."),
+    ("[1] rồi Lào Cai tích hợp 1.305 dịch vụ.", "[1] Lào Cai tích hợp 1.305 dịch vụ."),
+    ("  [2][3] rồi  X.  ", "[2][3] X."),
+    ("[2] rồi câu trả lời đầy đủ: Đến nay, X.", "[2] Đến nay, X."),
+])
+def test_clean_reply(reply, cleaned):
+    from rag.answerers.llm import clean_reply
+
+    assert clean_reply(reply) == cleaned

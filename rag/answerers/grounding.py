@@ -366,6 +366,10 @@ def check(answer: str, info: QuestionInfo, passages: list[Chunk],
         return Grounding(False, "câu trả lời không trích dẫn đoạn nào / the answer cites no passage")
     if not re.search(r"[^\W\d_]", strip_citations(answer)):
         return Grounding(False, "câu trả lời chỉ có số trích dẫn / the answer is only citations", cited)
+    if any(_squash(fold(strip_citations(answer))).strip("\"“”'.") in _squash(fold(f"{c.title} — {c.date}"))
+           for c in passages):
+        return Grounding(False, "câu trả lời chỉ chép tiêu đề của đoạn / the answer only copies a passage title",
+                         cited)
     if not gives_asked_value(info, strip_citations(answer)):
         return Grounding(False, "câu trả lời không nêu giá trị được hỏi / no value of the asked kind", cited)
     given = {k for q in (info.text, info.restored) for c in extract_claims(q, info.english) for k in c.keys}

@@ -35,8 +35,8 @@ SYSTEM_PROMPT = f"""Bạn là trợ lý trả lời câu hỏi về chính sách
 tài liệu được đánh số mà người dùng gửi kèm.
 Quy tắc:
 1. Trả lời ngắn gọn (một đến ba câu), bằng đúng ngôn ngữ của câu hỏi.
-2. Sau mỗi ý, ghi số của đoạn đã dùng trong ngoặc vuông, ví dụ [1] hoặc [2]; chỉ dùng số của các \
-đoạn có trong danh sách.
+2. Mở đầu bằng số của đoạn chứa câu trả lời, trong ngoặc vuông (như [1] hoặc [3]), sau đó viết câu \
+trả lời đầy đủ. Chỉ dùng số của các đoạn có trong danh sách; không bao giờ chỉ trả lời bằng số đoạn.
 3. Chép nguyên văn số liệu, ngày tháng và tên riêng từ đoạn tài liệu; không tự tính toán, không suy đoán.
 4. Chỉ dùng số liệu nói đúng về đối tượng được hỏi (đúng tỉnh, bộ, năm); số liệu của nơi khác hoặc \
 của cả nước không phải là câu trả lời.
@@ -64,9 +64,12 @@ def format_passages(hits: list[Hit]) -> str:
 
 
 def build_messages(info: QuestionInfo, hits: list[Hit]) -> list[tuple[str, str]]:
+    """System rules, then passages and the question. The answer opens with its [n] because the
+    local 1.5B model, asked to cite at the end, often left citations out; asked only to open with
+    [n], it often stopped there; "[n] rồi câu trả lời đầy đủ" gets both (its echo is cleaned)."""
     user = (f"Các đoạn tài liệu:\n\n{format_passages(hits)}\n\n"
             f"Câu hỏi: {info.text}\n"
-            "Trả lời ngắn gọn; sau mỗi câu ghi số của đoạn đã dùng trong ngoặc vuông.")
+            "Trả lời ([n] rồi câu trả lời đầy đủ):")
     return [("system", SYSTEM_PROMPT), ("user", user)]
 
 
@@ -75,9 +78,10 @@ def is_refusal(text: str) -> bool:
 
 
 def clean_reply(text: str) -> str:
-    """The model's answer without a leading "Trả lời:" label or surrounding space."""
-    text = text.strip()
-    return re.sub(r"^(trả lời|câu trả lời|answer)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+    """The model's answer without a leading "Trả lời:" label, the prompt's "rồi" echoed after the
+    opening [n] ("[1] rồi câu trả lời đầy đủ: …"), or surrounding space."""
+    text = re.sub(r"^(trả lời|câu trả lời|answer)\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
+    return re.sub(r"^((?:\[\d+\]\s*)+)rồi\s+(?:câu trả lời đầy đủ\s*:\s*)?", r"\1", text).strip()
 
 
 def content_of(message: Any) -> str:

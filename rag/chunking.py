@@ -130,8 +130,5 @@ def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,
     return chunks
 
 
-def content_fingerprint(raw_bytes: bytes) -> str:
-    return content_hash(raw_bytes.decode("utf-8", "replace"))
-
 
 __all__ = ["Paragraph", "build_document", "chunk_document", "estimate_tokens"]

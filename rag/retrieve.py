@@ -8,7 +8,6 @@ query, since e5 embeds unaccented Vietnamese poorly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +112,3 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
     return part[np.argsort(-scores[part], kind="stable")]
 
-
-def chunk_texts(hits: Iterable[Hit]) -> list[str]:
-    return [h.chunk.text for h in hits]

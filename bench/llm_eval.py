@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return finish(self, info, hits, reply)
 
     LLMAnswerer.finish = recording_finish
-    answers = []  # (Answer, raw reply or None when the server failed), in item order
+    answers = []  # (Answer, raw reply or None when the server failed, extractive Answer), in item order
     run = pipe.run
 
     live = args.out and not replay
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         last["reply"] = None
         t0 = time.perf_counter()
         res = run(question, k, flt, answerer)
-        answers.append((res.answer, last["reply"]))
+        answers.append((res.answer, last["reply"], run(question, k, flt, "extractive").answer))
         if progress:  # one line per item as it is answered: a long run cut short still tells
             a = res.answer
             progress.write(json.dumps({"question": question, "answerer": a.answerer, "found": a.found,
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = ev.metrics(results, by_id)
 
     rows = []
-    for it, r, (ans, raw) in zip(items, results, answers):
+    for it, r, (ans, raw, ext) in zip(items, results, answers):
         raw_text = clean_reply(raw) if raw is not None else None
         raw_refused = raw_text is not None and is_refusal(raw_text)
         rows.append({
@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             "raw_facts_ok": bool(it.answerable and raw_text and not raw_refused
                                  and not ev.missing_facts(it.facts, raw_text)),
             "fallback_reason": ans.fallback_reason, "answer": ans.answer,
+            "extractive_found": ext.found,
+            "extractive_facts_ok": bool(it.answerable and ext.found and not ev.missing_facts(it.facts, ext.answer)),
         })
     una = [x for x in rows if not x["answerable"]]
     ans_rows = [x for x in rows if x["answerable"]]
@@ -137,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         "kept_llm_answers_correct": sum(x["answerer"] == "llm" and x["found"] and x["facts_ok"] for x in ans_rows),
         "correct_raw_rejected": sum(x["raw_facts_ok"] and x["answerer"] == "extractive-fallback" for x in ans_rows),
         "replies": len(replied),
+        # the default answerer on the same items, for comparison
+        "extractive_answer_accuracy": ev._ratio(sum(x["extractive_facts_ok"] for x in ans_rows), len(ans_rows)),
+        "extractive_refusal_recall": ev._ratio(sum(not x["extractive_found"] for x in una), len(una)),
     }
     reasons = Counter(reason_kind(x["fallback_reason"]) for x in rows if x["fallback_reason"])
     report = {"metrics": scores, "grounding": raw, "fallback_reasons": dict(reasons.most_common()),

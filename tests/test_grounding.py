@@ -270,3 +270,12 @@ def test_a_copied_passage_title_is_no_answer():
     g = check(f"[1] “{NATIONAL.title} — {NATIONAL.date}”", info("Cổng Dịch vụ công quốc gia làm gì?"), PASSAGES,
               CONSTRAINTS)
     assert not g.ok and "tiêu đề" in g.reason
+
+
+def test_restating_the_question_is_no_answer():
+    q = info("Lào Cai tích hợp dịch vụ công lên cổng nào?")
+    g = check("Lào Cai tích hợp dịch vụ công lên cổng [1].", q, PASSAGES, CONSTRAINTS)
+    assert not g.ok and "nhắc lại câu hỏi" in g.reason
+    q = info("Về tích hợp dịch vụ công, Lào Cai đứng thứ mấy?")
+    passage = chunk("Lào Cai tích hợp 1.305 dịch vụ công, đứng thứ 3 toàn quốc.", title="Lào Cai", doc="w")
+    assert check("[1] Lào Cai đứng thứ 3.", q, [passage], CONSTRAINTS).ok  # one new word is enough

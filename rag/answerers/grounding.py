@@ -14,7 +14,8 @@ only if
    `constraints_ok` (places, ministries, years, periods), and when the question names a place, the
    clause carrying the number does not attribute it to another province, to "các địa phương" /
    "cả nước", or to the national portal;
-4. it gives a value of the kind asked for ("bao nhiêu" needs a number), and for "who" questions
+4. it says something: not only citations, a passage title, or the question's own words; it gives
+   a value of the kind asked for ("bao nhiêu" needs a number), and for "who" questions
    the name stands in a sentence giving the title asked for (measured: "Bí thư Tỉnh ủy Trà Vinh
    là Lê Văn Hẳn [1]" from a sentence naming him "Phó Bí thư", a deputy).
 
@@ -308,6 +309,13 @@ def _place_names(info: QuestionInfo) -> str:
     return ", ".join(_DISPLAY.get(p, p) for p in info.places)
 
 
+def _adds_to(answer: str, question: str) -> bool:
+    """Some word of the answer is not the question's (measured: "Ủy ban Quốc gia về chuyển đổi số
+    được kiện toàn từ Ủy ban Quốc gia [1]" for "…được kiện toàn từ ủy ban nào?")."""
+    asked = set(bm25_tokens(question))
+    return any(t not in asked and t not in QUESTION_WORDS for t in bm25_tokens(strip_citations(answer)))
+
+
 def _in_titled_sentence(info: QuestionInfo, claim: Claim, chunk: Chunk) -> bool:
     return any(supported(claim, sent) and holds_asked_role(info, sent) for sent in _sentences(chunk.text))
 
@@ -387,5 +395,8 @@ def check(answer: str, info: QuestionInfo, passages: list[Chunk],
     if not info.english and share < MIN_COVERAGE:
         return Grounding(False, f"câu trả lời dùng nhiều từ không có trong đoạn được trích ({share:.0%}) / "
                                 "the answer's wording is not from the cited passages", cited, coverage=share)
+    if not _adds_to(answer, info.restored):
+        return Grounding(False, "câu trả lời chỉ nhắc lại câu hỏi / the answer only restates the question",
+                         cited, coverage=share)
     quotes = {n: _best_sentence(passages[n - 1], answer, used[n]) for n in cited}
     return Grounding(True, None, cited, quotes, share)

@@ -279,3 +279,8 @@ def test_restating_the_question_is_no_answer():
     q = info("Về tích hợp dịch vụ công, Lào Cai đứng thứ mấy?")
     passage = chunk("Lào Cai tích hợp 1.305 dịch vụ công, đứng thứ 3 toàn quốc.", title="Lào Cai", doc="w")
     assert check("[1] Lào Cai đứng thứ 3.", q, [passage], CONSTRAINTS).ok  # one new word is enough
+
+
+def test_a_bare_figure_is_an_answer():
+    q = info("Tỷ lệ hồ sơ giải quyết trực tuyến toàn trình của Lào Cai là bao nhiêu?")
+    assert check("[1] 58,2%", q, PASSAGES, CONSTRAINTS).ok

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .clean import Paragraph, clean, content_hash
 from .ingest import RawFile
-from .legal_meta import parse_legal_meta
+from .legal_meta import MOTTO_RE, parse_legal_meta
 from .text_vi import split_sentences
 from .types import Chunk, Document
 
@@ -36,11 +36,14 @@ def build_document(raw: RawFile, doc_id: str | None = None) -> Document:
         offset += len(p.text) + len(PARA_SEP)
     body = PARA_SEP.join(text)
     meta = parse_legal_meta("\n".join(raw.pages))  # raw lines: the header block is still intact
+    title = cleaned.title
+    if _is_header_line(title) and (legal_title := meta.title()):
+        title = legal_title
     return Document(
         doc_id=doc_id or Path(raw.path).name,
         source=Path(raw.path).name,
         text=body,
-        title=cleaned.title,
+        title=title,
         date=cleaned.date or meta.issued,
         pages=pages,
         content_hash=content_hash(body),
@@ -49,6 +52,12 @@ def build_document(raw: RawFile, doc_id: str | None = None) -> Document:
         doc_type=meta.doc_type,
         issuer=meta.issuer,
     )
+
+
+def _is_header_line(title: str) -> bool:
+    """A legal document's first line is its header block ("BỘ Y TẾ", "UỶ BAN NHÂN DÂN …",
+    "Quyết định"), not a title; a news article's first line is a headline worth keeping."""
+    return not title or title.isupper() or len(title.split()) <= 3 or bool(MOTTO_RE.search(title))
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .clean import parse_date
+from .gazetteer import MINISTRIES, PROVINCES
 
 _HEAD_CHARS = 1500
 
@@ -41,7 +42,7 @@ _NUMBER_RE = re.compile(
     rf"(?<![\w/])(\d{{1,5}})\s*([-/])\s*(?:(\d{{4}})\s*/\s*)?({_CODE}(?:\s*[-/]\s*[{_UP}0-9][{_UP}a-zđ0-9&]{{0,15}}){{0,3}})"
 )
 _SO_RE = re.compile(r"(?:^|\n|\|)[ \t]*(?:luật\s+)?số\s*[:.]\s*", re.IGNORECASE)
-_MOTTO_RE = re.compile(r"C[ỘộO]NG\s+H[ÒOÓ][AÀ]?\s*X[ÃA]\s+H[ỘO]I", re.IGNORECASE)
+MOTTO_RE = re.compile(r"C[ỘộO]NG\s+H[ÒOÓ][AÀ]?\s*X[ÃA]\s+H[ỘO]I", re.IGNORECASE)
 _DATE_RE = re.compile(r"ngày\W{0,9}(\d{1,2})\W{0,9}tháng\s*(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
 _SKIP_LINE_RE = re.compile(r"^[\s\-–—_=*.]*$|độc lập|hạnh phúc|^số\b", re.IGNORECASE)
 
@@ -54,9 +55,20 @@ class LegalMeta:
     doc_type: str | None = None
     issuer: str | None = None
     issued: str | None = None  # ISO date
+    subject: str | None = None  # the summary line under the type: "Về việc công bố …"
 
     def __bool__(self) -> bool:
         return any((self.doc_number, self.doc_type, self.issuer, self.issued))
+
+    def title(self) -> str | None:
+        """What staff call the document: "Quyết định 1629/QĐ-UBND – Về việc công bố …"."""
+        if not self.doc_type or not (self.doc_number or self.subject):
+            return None
+        name = f"{self.doc_type} {self.doc_number}" if self.doc_number else self.doc_type
+        if not self.subject:
+            return name
+        subject = self.subject if len(self.subject) <= 160 else self.subject[:157].rsplit(" ", 1)[0] + "…"
+        return f"{name} – {subject}"
 
 
 def _clean_number(m: re.Match) -> str | None:
@@ -80,15 +92,60 @@ def find_number(head: str) -> str | None:
     return None
 
 
-def _type_from_heading(head: str) -> str | None:
-    for line in head.split("\n"):
-        s = re.sub(r"\s+", " ", line).strip(" :")
-        if not s or not s.isupper():
-            continue
-        for t in TYPES:
-            if s == t.upper() or s.startswith(t.upper() + " CỦA") or s.startswith(t.upper() + " VỀ"):
-                return t
+def _heading_type(line: str) -> str | None:
+    s = re.sub(r"\s+", " ", line).strip(" :")
+    if not s or not s.isupper():
+        return None
+    for t in TYPES:
+        if s == t.upper() or s.startswith(t.upper() + " CỦA") or s.startswith(t.upper() + " VỀ"):
+            return t
     return None
+
+
+def _type_from_heading(head: str) -> str | None:
+    return next((t for line in head.split("\n") if (t := _heading_type(line))), None)
+
+
+# what follows the subject: the enacting body in capitals, or the legal bases
+_AFTER_SUBJECT_RE = re.compile(
+    r"^(?:căn cứ|thực hiện|theo đề nghị|xét\b|(?:HỘI ĐỒNG|ỦY BAN|UỶ BAN|BỘ TRƯỞNG|CHỦ TỊCH|THỦ TƯỚNG|CHÍNH PHỦ|"
+    r"QUỐC HỘI|BAN CHẤP HÀNH|BỘ CHÍNH TRỊ|GIÁM ĐỐC|TỔNG|KHÓA|KHOÁ)\b)", re.IGNORECASE)
+_SUBJECT_START_RE = re.compile(r"^(?:V/v|Về việc|Về)\s", re.IGNORECASE)
+_MAX_SUBJECT_LINES = 4
+
+
+def _subject(head: str) -> str | None:
+    """The summary (trích yếu): the lines under the type heading ("NGHỊ QUYẾT" / "Quy định mức
+    thu…"), or a "V/v …" / "Về việc …" line where the heading is missing or unreadable."""
+    lines = [re.sub(r"\s+", " ", x).strip() for x in head.split("\n")]
+    start = next((i + 1 for i, x in enumerate(lines) if _heading_type(x)), None)
+    if start is None:
+        start = next((i for i, x in enumerate(lines) if _SUBJECT_START_RE.match(x)), None)
+    if start is None:
+        return None
+    out: list[str] = []
+    for line in lines[start:start + _MAX_SUBJECT_LINES + 3]:
+        stop = line.startswith("(") or (line.isupper() and out and not out[-1].isupper())
+        if not line or _AFTER_SUBJECT_RE.match(line) or stop:
+            if out:
+                break
+            continue
+        out.append(line)
+        if len(out) == _MAX_SUBJECT_LINES:
+            break
+    subject = " ".join(out).strip(" -–—_*:;,")
+    if len(subject) < 10:
+        return None
+    return _sentence_case(subject) if subject.isupper() else subject
+
+
+def _sentence_case(text: str) -> str:
+    """ "QUY ĐỊNH MỨC THU … TỈNH CAO BẰNG" → "Quy định mức thu … tỉnh Cao Bằng": headings are set
+    in capitals, titles are not; names of provinces and ministries keep their capitals."""
+    out = text.lower()
+    for name in (*PROVINCES, *MINISTRIES, "Việt Nam", "Nhà nước", "Chính phủ", "Quốc hội"):
+        out = re.sub(rf"(?<!\w){re.escape(name.lower())}(?!\w)", name, out)
+    return out[:1].upper() + out[1:]
 
 
 def _type_from_title(head: str) -> str | None:
@@ -114,7 +171,7 @@ def _issuer_from_header(head: str) -> str | None:
     """Upper-case lines of the header's left column, above "Số:": "HỘI ĐỒNG NHÂN DÂN / TỈNH CAO
     BẰNG". Flattened two-column headers put the motto on the same lines, so each line is cut where
     the right column begins. At most the last two lines: they name the body, a third its parent."""
-    if not _MOTTO_RE.search(head):
+    if not MOTTO_RE.search(head):
         return None
     body: list[str] = []
     for line in head.split("\n")[:10]:
@@ -143,4 +200,4 @@ def parse_legal_meta(text: str) -> LegalMeta:
         issued = parse_date(after.group(1)) if after else None
     if doc_type is None and number is None:
         return LegalMeta()
-    return LegalMeta(number, doc_type, issuer, issued)
+    return LegalMeta(number, doc_type, issuer, issued, _subject(head))

@@ -143,6 +143,8 @@ def test_chat_in_a_real_browser(server):
             # 4. uploads: a bad file gets a clear message, a good one is answerable at once
             sidebar.locator("input[type=file]").set_input_files(str(bad_doc))
             expect(sidebar.get_by_text("không được hỗ trợ")).to_be_visible(timeout=30_000)
+            # the rerun swaps in a fresh uploader; the old one lingers until the run ends
+            expect(sidebar.locator("input[type=file]")).to_have_count(1, timeout=30_000)
             sidebar.locator("input[type=file]").set_input_files(str(new_doc))
             expect(sidebar.get_by_text("Có thể hỏi ngay")).to_be_visible(timeout=120_000)
             expect(sidebar.get_by_text("6 tài liệu")).to_be_visible()

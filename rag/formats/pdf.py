@@ -1,4 +1,5 @@
-"""PDF: pypdf first, pypdfium2 when pypdf cannot read the file; then, page by page, legacy fonts
+"""PDF: pypdf first, pypdfium2 when pypdf cannot read the file or a page holds a ruled table (its
+cell geometry gives one line per row, see pdf_tables); then, page by page, legacy fonts
 converted, scanned or garbage pages OCR'd (or skipped with a warning), page furniture removed and
 words that extraction split re-joined.
 
@@ -19,6 +20,7 @@ from ..page_furniture import remove_furniture
 from ..syllables import marked_share, syllable_share, tokens
 from ..text_vi import nfc
 from .base import RawFile
+from .pdf_tables import drop_repeated_rows, page_text_with_tables
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,26 @@ def _with_pdfium(path: Path) -> list[str]:
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+        return [page_text_with_tables(pdf[i]) or pdf[i].get_textpage().get_text_range()
+                for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def _table_pages(path: Path) -> dict[int, str]:
+    """Pages (0-based) holding ruled tables, re-read with the cell geometry pypdf does not give.
+    Best effort: a file pdfium cannot read keeps pypdf's text."""
+    try:
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(str(path))
+    except Exception:  # pdfium missing or unable to parse: pypdf's text stands
+        return {}
+    try:
+        return {i: text for i in range(len(pdf)) if (text := page_text_with_tables(pdf[i]))}
+    except Exception as e:  # a table heuristic must never cost the document
+        log.warning("%s: bảng không đọc được / tables not reconstructed (%s)", path.name, e)
+        return {}
     finally:
         pdf.close()
 
@@ -61,9 +82,14 @@ def extract(path: Path) -> tuple[list[str], str, list[str]]:
     cross-reference tables…) falls back to pypdfium2 rather than losing the document."""
     warnings: list[str] = []
     try:
-        return _with_pypdf(path), "pypdf", warnings
+        pages = _with_pypdf(path)
     except Exception as e:  # pypdf raises assorted errors on damaged or unusual files
         first = f"{type(e).__name__}: {e}"
+    else:
+        tables = _table_pages(path)
+        for i, text in tables.items():
+            pages[i] = text
+        return pages, "pypdf" + ("+pypdfium2-tables" if tables else ""), warnings
     try:
         pages = _with_pdfium(path)
     except ImportError:
@@ -110,7 +136,7 @@ def read(path: Path, use_ocr: bool | None = None) -> RawFile:
                 f"bỏ qua trang {_pages_label(skipped)} (bản scan hoặc lớp chữ hỏng, chưa có OCR) / "
                 f"skipped pages {_pages_label(skipped)} of {path.name}: scanned or garbage text, "
                 f"no OCR ({reason}; {ocr.INSTALL_HINT})")
-    pages = remove_furniture(pages)
+    pages = drop_repeated_rows(remove_furniture(pages))
     pages = [p if enc or (i + 1) in ocr_pages else join_split_syllables(p)
              for i, (p, enc) in enumerate(zip(pages, encodings))]
     if not any(p.strip() for p in pages):

@@ -356,7 +356,7 @@ def _deep_size(obj: object) -> int:
 # ------------------------------------------------------------------ one corpus size
 
 def run_size(n: int, nq: int, words: list[str], probs: np.ndarray, meta_bytes: float,
-             skip_hnsw: bool) -> tuple[list[Row], dict[str, object]]:
+             skip_hnsw: bool, skip_ivf: bool = False) -> tuple[list[Row], dict[str, object]]:
     rng = np.random.default_rng(n)
     info: dict[str, object] = {}
     with load_probe() as gen_load:
@@ -382,9 +382,12 @@ def run_size(n: int, nq: int, words: list[str], probs: np.ndarray, meta_bytes: f
             hnsw_row, hnsw = bench_hnsw(n, x, q, truth)
         rows.append(hnsw_row)
         loads["hnsw"] = _logged(n, "hnsw", lp)
-    with load_probe() as lp:
-        rows.append(bench_ivf(n, x, q, truth, rng))
-    loads["ivf"] = _logged(n, "ivf", lp)
+    if skip_ivf:
+        rows.append(Row(n, "dense IVF-Flat", setting="skipped (--skip-ivf)"))
+    else:
+        with load_probe() as lp:
+            rows.append(bench_ivf(n, x, q, truth, rng))
+        loads["ivf"] = _logged(n, "ivf", lp)
     with load_probe() as lp:
         bm25_row, bm25 = bench_bm25(n, docs, qwords)
     rows.append(bm25_row)
@@ -421,6 +424,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="comma-separated corpus sizes (chunks)")
     p.add_argument("--queries", type=int, default=200, help="queries per size")
     p.add_argument("--quick", action="store_true", help="CI smoke: 5k chunks, 50 queries")
+    p.add_argument("--skip-ivf", action="store_true",
+                   help="leave out IVF-Flat (its k-means is most of the 1M build time)")
     p.add_argument("--out", type=Path, help="also write the results as JSON here")
     return p.parse_args(argv)
 
@@ -439,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_size: dict[int, object] = {}
     for n in sizes:
         t0 = time.perf_counter()
-        size_rows, info = run_size(n, nq, words, probs, meta_mem, skip_hnsw=n > HNSW_MAX_N)
+        size_rows, info = run_size(n, nq, words, probs, meta_mem, skip_hnsw=n > HNSW_MAX_N,
+                                   skip_ivf=args.skip_ivf)
         info["total_s"] = round(time.perf_counter() - t0, 1)
         info["peak_rss_mb_so_far"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         rows += size_rows

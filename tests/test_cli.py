@@ -183,6 +183,18 @@ def test_index_reports_skipped_files_and_succeeds(env) -> None:
     assert "3 tài liệu" in res.stdout
 
 
+def test_index_report_table_lists_every_file(env) -> None:
+    _write(env["corpus"] / "latin1.txt", b"\xff\xfe")
+    res = run("index", "--report")
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].split()[:2] == ["tệp", "/"] and set(lines[1]) <= {"-", " "}
+    rows = {ln.split()[0]: ln for ln in lines[2:] if ln.strip() and not ln.startswith(("Cảnh", " ", "Đã"))}
+    assert {"lao_cai.txt", "latin1.txt"} <= set(rows)
+    assert "đã lập" in rows["lao_cai.txt"] and "bỏ qua" in rows["latin1.txt"]
+    assert "Cảnh báo / warnings:" in res.stdout
+
+
 def test_skipped_file_is_reported_once(env) -> None:
     _write(env["corpus"] / "latin1.txt", b"\xff\xfe")
     res = run("-q", "index")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answerers.base import NOT_FOUND
-from rag.answerers.extractive import ExtractiveAnswerer
+from rag.answerers.extractive import ExtractiveAnswerer, counted_noun
 from rag.gazetteer import FOLDED_PROVINCES
 from rag.query import analyse
 from rag.types import Answer, Chunk, Hit
@@ -126,6 +126,57 @@ def test_refuses_when_the_only_number_is_one_the_question_states() -> None:
     _assert_well_formed(ans)
     assert not ans.found
     assert [c.chunk_id for c in ans.related] == ["kp1"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ngày 06/02/2025, Thủ tướng chủ trì phiên họp tổng kết công tác khen thưởng tập thể.",
+    "Các tập thể triển khai Đề án 06 theo Quyết định số 793/QĐ-UBND của tỉnh.",
+    "Tập thể Bộ Công an được khen thưởng theo Điều 5 của quy chế, chiều 30/11.",
+    "Việt Nam có bước tiến trong khen thưởng tập thể quốc tế.2",
+])
+def test_a_date_or_document_number_is_not_a_count(sentence: str) -> None:
+    chunk = _chunk("kt1", "khen_thuong.txt", "Khen thưởng", sentence)
+    ans = _ask("Thủ tướng tặng bằng khen cho bao nhiêu tập thể?", [Hit(chunk, 1.0)], [chunk])
+    assert not ans.found, ans.answer
+
+
+def test_a_ratio_is_a_count_not_a_date() -> None:
+    chunk = _chunk("da1", "de_an.txt", "Đề án 06",
+                   "Đề án 06 đã cung cấp 25/25 dịch vụ công thiết yếu trên Cổng Dịch vụ công quốc gia.")
+    ans = _ask("Đề án 06 đã cung cấp bao nhiêu dịch vụ công thiết yếu?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found and "25/25" in ans.citations[0].quote
+
+
+def test_a_count_of_something_else_does_not_answer() -> None:
+    """"bao nhiêu dịch vụ công" is not answered by "11 chợ", even in the right province."""
+    chunk = _chunk("tn1", "thai_nguyen.txt", "Thái Nguyên",
+                   "Tỉnh Thái Nguyên đã triển khai mô hình Chợ 4.0 ở 11 chợ truyền thống, tích hợp thanh toán "
+                   "trên Cổng Dịch vụ công quốc gia.")
+    chunk2 = _chunk("tn2", "thai_nguyen.txt", "Thái Nguyên",
+                    "Tỉnh Thái Nguyên đã tích hợp 820 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia.")
+    q = "Thái Nguyên đã tích hợp bao nhiêu dịch vụ công lên Cổng Dịch vụ công quốc gia?"
+    assert not _ask(q, [Hit(chunk, 1.0)], [chunk]).found
+    ans = _ask(q, [Hit(chunk, 1.0), Hit(chunk2, 0.8)], [chunk, chunk2])
+    assert ans.found and "820" in ans.citations[0].quote
+
+
+@pytest.mark.parametrize("question, noun", [
+    ("Bộ Tài chính đầu tư bao nhiêu tỷ đồng mỗi năm?", "ty dong"),
+    ("Lào Cai tích hợp bao nhiêu dịch vụ công?", "dich vu"),
+    ("kết nối tới bao nhiêu bộ, ngành?", "bo"),
+    ("lao cai tich hop bao nhieu dich vu cong", "dich vu"),
+    ("Doanh thu kinh tế số là bao nhiêu?", None),
+    ("Tỷ lệ đạt bao nhiêu phần trăm?", None),
+])
+def test_counted_noun(question: str, noun: str | None) -> None:
+    assert counted_noun(question) == noun
+
+
+def test_ordinal_and_identifier_questions_keep_those_numbers() -> None:
+    chunk = _chunk("ph1", "phien_hop.txt", "Phiên họp",
+                   "Thái Nguyên tham luận tại Phiên họp lần thứ 3 của Ủy ban Quốc gia về chuyển đổi số.")
+    ans = _ask("Thái Nguyên tham luận tại phiên họp lần thứ mấy của Ủy ban?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found and "thứ 3" in ans.citations[0].quote
 
 
 def test_answers_when_a_new_number_is_present() -> None:

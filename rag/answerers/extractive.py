@@ -2,9 +2,10 @@
 
 A candidate must (1) stand in a passage that mentions every place and ministry the question
 names, and in a document that mentions its years — Lào Cai's 1.305 is not the national portal's
-3.552; (2) contain the kind of value asked for (a number for "bao nhiêu", a day for "ngày nào",
-...); (3) cover enough of the question's remaining content words, weighted by rarity. When no
-candidate passes, the answer is a plain "not found" with the closest passages as related.
+3.552; (2) contain the kind of value asked for (a day for "ngày nào"; for "bao nhiêu X", a count —
+not a date or a document number — in a sentence that names X); (3) cover enough of the question's
+remaining content words, weighted by rarity. When no candidate passes, the answer is a plain
+"not found" with the closest passages as related.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
-from ..query import QuestionInfo
+from ..query import QUESTION_WORDS, QuestionInfo
 from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
 from ..types import Answer, Chunk, Hit
 from .base import citation, not_found
@@ -66,21 +67,85 @@ def _units(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if e - s > 3]
 
 
-def _has_new_value(pattern: re.Pattern, unit: str, question: str) -> bool:
+# Numbers that name or date something rather than count it: dates and years, ordinals, document
+# and article numbers ("Đề án 06", "Quyết định số 793/QĐ-UBND", "Điều 5"), and footnote marks
+# glued to a word ("quốc tế.2"). "Bao nhiêu tập thể?" is not answered by "Ngày 06/02/2025".
+_NOT_A_COUNT_RE = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{4}\b|\b(?:19|20)\d{2}\b"
+    r"|\b(?:ngày|sáng|trưa|chiều|tối|đêm|hôm)\s+\d{1,2}/\d{1,2}\b"
+    r"|\b(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])\b(?!\s*[^\W\d_])"  # "30/11," but not "25/25 dịch vụ"
+    r"|\b(?:ngày|tháng|năm|quý|khóa|khoá|thứ|lần thứ|kỳ họp thứ)\s+(?:số\s+)?\d+"
+    r"|\b(?:số|đề án|nghị quyết|quyết định|nghị định|chỉ thị|thông tư|kết luận|công văn|chương trình|"
+    r"kế hoạch|luật|điều|khoản|chương|phụ lục|mục|phần|tiết|điểm)\s+(?:số\s+)?\d+[\w/.-]*"
+    r"|\b\d+[/-][A-ZĐ][\w/&-]*"
+    r"|(?<=[^\W\d_])[.,;:]\d{1,2}\b", re.IGNORECASE)
+# ordinals and identifiers asked for: "lần thứ mấy", "quyết định số bao nhiêu", "số hiệu"
+_NAMING_QUESTION_RE = re.compile(r"\b(?:thu may|lan thu|thu bao nhieu|hang may|so (?:bao nhieu|may|nao|gi)|so hieu)\b")
+
+
+def _value_matches(pattern: re.Pattern, text: str, counts_only: bool) -> list[re.Match]:
+    """Values of the asked kind in `text`; with `counts_only`, numbers that name or date
+    something are left out."""
+    found = list(pattern.finditer(text))
+    if counts_only and found:
+        masked = [(m.start(), m.end()) for m in _NOT_A_COUNT_RE.finditer(text)]
+        found = [m for m in found if not any(s <= m.start() < e for s, e in masked)]
+    return found
+
+
+def _counts_only(info: QuestionInfo) -> bool:
+    return info.answer_type == "number" and not _NAMING_QUESTION_RE.search(fold(info.restored))
+
+
+def _has_new_value(pattern: re.Pattern, unit: str, info: QuestionInfo) -> bool:
     """The unit holds a value of the asked type that the question did not already state:
-    "kinh phí cho năm 2023 là bao nhiêu?" is not answered by a passage whose only number is 2023."""
-    given = {canonical_number(m.group(0)) for m in pattern.finditer(question)}
-    return any(canonical_number(m.group(0)) not in given for m in pattern.finditer(unit))
+    "kinh phí cho năm 2023 là bao nhiêu?" is not answered by a passage whose only number is 2023,
+    and "bao nhiêu" wants a count, not a date or a document number."""
+    given = {canonical_number(m.group(0)) for m in _value_matches(pattern, info.restored, False)}
+    return any(canonical_number(m.group(0)) not in given
+               for m in _value_matches(pattern, unit, _counts_only(info)))
+
+
+_COUNTED_RE = re.compile(r"\bbao nhieu (\w+)(?: (\w+))?")
+# words after "bao nhiêu" that say how it is measured, not what is counted
+_GENERIC_COUNTED = {"phan", "tien", "lan", "nam", "thang", "ngay", "gio", "moi", "la", "thi", "va", "cho",
+                    "trong", "tai", "o", "de", "nguoi", "muc"}
+
+
+def counted_noun(question: str) -> str | None:
+    """What "bao nhiêu" counts: "bao nhiêu tập thể" → "tap the", "bao nhiêu tỷ đồng" → "ty dong"
+    (folded); None when it counts nothing specific ("là bao nhiêu", "bao nhiêu phần trăm")."""
+    m = _COUNTED_RE.search(fold(question))
+    if not m or m.group(1) in _GENERIC_COUNTED or m.group(1).isdigit():
+        return None
+    second = m.group(2)
+    if second and (second in QUESTION_WORDS or second.isdigit()):
+        second = None
+    return f"{m.group(1)} {second}" if second else m.group(1)
+
+
+_NEAR_BEFORE, _NEAR_AFTER = 60, 40  # characters: "số dịch vụ công đã tích hợp là 1.305", "1.305 dịch vụ"
+
+
+def names_counted(info: QuestionInfo, text: str) -> bool:
+    """A count answers "bao nhiêu X" only next to X: "11 chợ" does not say how many "dịch vụ công",
+    even in a sentence that mentions "Cổng Dịch vụ công" further on."""
+    noun = counted_noun(info.restored) if info.answer_type == "number" else None
+    if noun is None:
+        return True
+    near = re.compile(rf"\b{re.escape(noun)}\b")
+    return any(near.search(fold(text[max(0, m.start() - _NEAR_BEFORE):m.end() + _NEAR_AFTER]))
+               for m in _value_matches(_PATTERNS["number"], text, _counts_only(info)))
 
 
 def gives_asked_value(info: QuestionInfo, text: str) -> bool:
-    """`text` holds a value of the kind the question asks for ("bao nhiêu" → a number not already
+    """`text` holds a value of the kind the question asks for ("bao nhiêu" → a count not already
     in the question); always true for kinds with no required value. Shared with the LLM answer's
     grounding check, so both answerers agree on what counts as an answer."""
     pattern = _PATTERNS.get(info.answer_type)
     if info.answer_type not in _REQUIRED or pattern is None:
         return True
-    return _has_new_value(pattern, text, info.restored)
+    return _has_new_value(pattern, text, info)
 
 
 _ROLES = ["tong bi thu", "bi thu", "chu tich", "thu tuong", "bo truong", "thu truong", "thong doc",
@@ -206,10 +271,12 @@ class ExtractiveAnswerer:
             chunk_cov = self._coverage(terms, self._tokens(self.context(chunk)))
             for s, e in _units(chunk.text):
                 unit = chunk.text[s:e]
-                typed = _has_new_value(pattern, unit, info.restored) if pattern else True
+                typed = _has_new_value(pattern, unit, info) if pattern else True
                 if info.answer_type == "person" and not _roles_match(info.restored, unit):
                     continue
                 if info.answer_type in _REQUIRED and not typed:
+                    continue
+                if not names_counted(info, chunk.text[_with_antecedent(chunk.text, s):e]):
                     continue
                 cov = self._coverage(terms, self._tokens(unit))
                 support = 0.5 * cov + 0.5 * chunk_cov

@@ -2,7 +2,8 @@
 
 Layout under `index_dir`:
     CURRENT            name of the live version folder (replaced atomically)
-    v-<stamp>/         meta.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/, vocab.json
+    v-<stamp>/         meta.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/, vocab.json,
+                       df.json, abbreviations.json
     .lock              held while building, so concurrent builders queue instead of clashing
 
 A build writes a complete new version folder, then swaps CURRENT with os.replace: readers see
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .abbreviations import learn as learn_abbreviations
 from .errors import IndexFormatError, IndexStateError
 from .types import Chunk
 from .vocab import Vocabulary
@@ -63,6 +65,7 @@ class LoadedIndex:
     vocab: Vocabulary
     vectors: np.ndarray
     df: dict[str, int] = field(default_factory=dict)  # BM25 token → number of chunks with it
+    abbreviations: dict[str, str] = field(default_factory=dict)  # defined in the corpus: "CĐS" → …
 
     def idf(self) -> dict[str, float]:
         """BM25-style inverse document frequency of every indexed token."""
@@ -170,6 +173,8 @@ def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
         vocab = Vocabulary.build(c.text for c in chunks)
+        (tmp / "abbreviations.json").write_text(
+            json.dumps(learn_abbreviations(c.text for c in chunks), ensure_ascii=False), encoding="utf-8")
         (tmp / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
         (tmp / "meta.json").write_text(
             json.dumps(meta.__dict__, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -238,6 +243,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
 
             dense = faiss.read_index(str(version / "dense.faiss"))
         df = json.loads((version / "df.json").read_text(encoding="utf-8"))
+        abbr_file = version / "abbreviations.json"  # absent in indexes built before it existed
+        abbreviations = json.loads(abbr_file.read_text(encoding="utf-8")) if abbr_file.exists() else {}
     except Exception as e:  # any unreadable part means the same thing to the user
         raise IndexStateError(
             f"Chỉ mục hỏng / corrupt index at {version} ({type(e).__name__}: {e}). "
@@ -245,4 +252,4 @@ def load_index(index_dir: Path) -> LoadedIndex:
     if len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks):
         raise IndexStateError(
             f"Chỉ mục không nhất quán / inconsistent index at {version}: rag index --rebuild")
-    return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df)
+    return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df, abbreviations)

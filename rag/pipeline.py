@@ -103,7 +103,8 @@ class Pipeline:
         self._index = loaded
         self._retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
         if self._own_answerer:
-            self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks)
+            self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks,
+                                                abbreviations=self._retriever.abbreviations)
             self._llm = None  # its fallback is the extractive answerer of the index it answers from
         return loaded
 

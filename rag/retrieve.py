@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abbreviations import Abbreviations
 from .embedders.base import Embedder
 from .index import LoadedIndex
 from .query import QUESTION_WORDS, expand_english, is_english
@@ -54,6 +55,7 @@ class HybridRetriever:
     def __init__(self, index: LoadedIndex, embedder: Embedder, dense_weight: float = 0.3,
                  candidates: int = 20) -> None:
         self.index = index
+        self.abbreviations = Abbreviations(getattr(index, "abbreviations", None))
         self.embedder = embedder
         self.dense_weight = dense_weight
         self.candidates = candidates
@@ -80,7 +82,7 @@ class HybridRetriever:
         if not chunks:
             return []
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
-        bm_text = expand_english(text) if is_english(question) else text
+        bm_text = self.abbreviations.expand(expand_english(text) if is_english(question) else text)
         pool = len(chunks) if flt else max(self.candidates, 4 * k)
         bm = self.bm25_scores(bm_text)
         bm_ids = _top(bm, pool)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..abbreviations import Abbreviations
 from ..gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..query import QUESTION_WORDS, QuestionInfo
 from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
@@ -196,8 +197,9 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
-                 min_support: float = 0.2) -> None:
+                 min_support: float = 0.2, abbreviations: Abbreviations | None = None) -> None:
         self.idf = idf or {}
+        self.abbreviations = abbreviations or Abbreviations()
         self.min_support = min_support
         self._doc_text: dict[str, str] = {}
         self._prev: dict[str, str] = {}
@@ -226,14 +228,16 @@ class ExtractiveAnswerer:
         a, b = pair.split(" ", 1)
         return 0.5 * (self._weight(a) + self._weight(b))
 
-    @staticmethod
-    def _tokens(text: str) -> set[str]:
-        toks = bm25_tokens(text)
+    def _tokens(self, text: str) -> set[str]:
+        """Words and word pairs of `text`, its abbreviations spelled out ("NHNN" also counts as
+        "Ngân hàng Nhà nước")."""
+        toks = bm25_tokens(self.abbreviations.expand(text))
         return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:])}
 
     def context(self, chunk: Chunk) -> str:
-        """The chunk with its title and the passage before it (a split paragraph's lead-in)."""
-        return f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}"
+        """The chunk with its title and the passage before it (a split paragraph's lead-in), its
+        abbreviations spelled out after it."""
+        return self.abbreviations.expand(f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}")
 
     def constraints_ok(self, info: QuestionInfo, chunk: Chunk) -> bool:
         """Named places, ministries and periods in the passage; years in its document."""

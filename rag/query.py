@@ -44,12 +44,13 @@ EN_VI = {
     "percentage": "tỷ lệ", "rate": "tỷ lệ", "share": "tỷ lệ", "target": "mục tiêu", "goal": "mục tiêu",
 }
 
-ANSWER_TYPES = ("percent", "number", "day", "date", "person", "list", "decision", "other")
+ANSWER_TYPES = ("percent", "number", "day", "duration", "date", "person", "list", "decision", "other")
 
 _TYPE_RULES: list[tuple[str, str]] = [
     ("decision", r"\b(quyet dinh|nghi quyet|thong bao|chi thi|van ban|thong tu|nghi dinh) so (may|nao|bao nhieu|gi)\b|\bso hieu\b|\bwhich (decision|resolution|notice)\b|\bdecision number\b"),
     ("percent", r"\b(ty le|ty trong|phan tram|bao nhieu %)\b|\bpercent|\bpercentage\b|\bwhat share\b|\brate\b"),
     ("day", r"\b(ngay nao|ngay bao nhieu|truoc ngay nao|vao ngay)\b|\bwhat date\b|\bwhich day\b|\bon what day\b"),
+    ("duration", r"\b(bao lau|thoi han giai quyet)\b|\bhow long\b"),
     ("date", r"\b(khi nao|ngay nao|bao gio|luc nao|thoi diem nao|thoi han|han chot|nam nao|thang nao|ngay bao nhieu|truoc ngay nao)\b|\bwhen\b|\bwhat date\b|\bwhich (day|date|year)\b|\bdeadline\b"),
     ("number", r"\b(bao nhieu|may|so luong|tong so|bao lau)\b|\bhow (many|much)\b|\bwhat number\b"),
     ("person", r"\b(ai|nguoi nao|dong chi nao|vi nao|ong nao|ba nao)\b|\bwho\b|\bwhom\b"),

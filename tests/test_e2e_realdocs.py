@@ -16,7 +16,8 @@ from rag.pipeline import Pipeline
 REALDOCS = REPO_ROOT.parent / "shared" / "realdocs"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"real documents not found at {REALDOCS}")]
-FILES = ["text/nq-57-ntw-2024.md", "pdf/nq33-2022-hdnd-caobang.pdf", "pdf/2006-19412_QD115.04TTg_BLTch_DNNVV.pdf"]
+FILES = ["text/nq-57-ntw-2024.md", "pdf/nq33-2022-hdnd-caobang.pdf", "pdf/2006-19412_QD115.04TTg_BLTch_DNNVV.pdf",
+         "pdf/qd-1629-ubnd-laichau-2025.pdf"]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,12 @@ def ask(index_dir: Path, question: str) -> dict:
 @pytest.mark.parametrize("question, doc, expected", [
     ("Nghị quyết 57-NQ/TW được ban hành ngày nào?", "nq-57-ntw-2024.md", "22"),
     ("Mức thu lệ phí cấp giấy phép lao động cho người nước ngoài ở Cao Bằng là bao nhiêu?",
-     "nq33-2022-hdnd-caobang.pdf", "đồng"),
+     "nq33-2022-hdnd-caobang.pdf", "600.000 đồng"),
     ("Ban điều hành Quỹ bảo lãnh tín dụng gồm những ai?",
      "2006-19412_QD115.04TTg_BLTch_DNNVV.pdf", "Giám đốc"),
+    # a row of a ruled table: the answer is the "thời hạn" cell of row 02, cited with its row
+    ("Thủ tục cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao ở Lai Châu được giải quyết trong bao lâu?",
+     "qd-1629-ubnd-laichau-2025.pdf", "02 | Cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao"),
 ])
 def test_answers_cite_the_right_real_document(index_dir, question, doc, expected):
     data = ask(index_dir, question)
@@ -48,6 +52,15 @@ def test_answers_cite_the_right_real_document(index_dir, question, doc, expected
     assert cites and cites[0]["doc"] == doc, (question, [c["doc"] for c in cites])
     assert expected in cites[0]["text"]
     assert {"ocr", "doc_number", "doc_type", "issuer", "also_in"} <= set(cites[0])
+
+
+def test_table_answer_quotes_the_cell_and_titles_the_decision(index_dir):
+    data = ask(index_dir, "Thủ tục cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao ở Lai Châu được giải quyết "
+                          "trong bao lâu?")
+    assert data["found"], data
+    c = data["citations"][0]
+    assert c["quote"].startswith("- Trong thời hạn 03 ngày làm việc") and " | " not in c["quote"]
+    assert c["title"].startswith("Quyết định 1629/QĐ-UBND – Về việc công bố Danh mục thủ tục hành chính")
 
 
 def test_legacy_pdf_citation_has_legal_meta(index_dir):

@@ -179,6 +179,17 @@ def test_ordinal_and_identifier_questions_keep_those_numbers() -> None:
     assert ans.found and "thứ 3" in ans.citations[0].quote
 
 
+def test_how_long_wants_a_duration_not_any_number() -> None:
+    row = _chunk("tt1", "thu_tuc.txt", "Danh mục thủ tục",
+                 "02 | Cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao | - Trong thời hạn 03 ngày làm việc kể từ "
+                 "ngày nhận hồ sơ, cơ quan xem xét hồ sơ. | Không quy định | - Thông tư số 27/2013/TT-BKHCN "
+                 "quy định điều kiện đối với cơ sở ươm tạo công nghệ cao.")
+    ans = _ask("Thủ tục cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao được giải quyết trong bao lâu?",
+               [Hit(row, 1.0)], [row])
+    assert ans.found and ans.citations[0].quote.startswith("- Trong thời hạn 03 ngày làm việc")
+    assert " | " not in ans.citations[0].quote  # a table cell, not the row run together
+
+
 def test_answers_when_a_new_number_is_present() -> None:
     chunk = _chunk("kp2", "kinh_phi.txt", "Kinh phí chuyển đổi số",
                    "Năm 2023, tỉnh bố trí 45 tỷ đồng kinh phí cho chuyển đổi số từ ngân sách địa phương.")

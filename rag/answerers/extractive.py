@@ -25,13 +25,16 @@ _PATTERNS = {
     "percent": re.compile(r"\d+(?:[.,]\d+)?\s?%|phần trăm"),
     "number": re.compile(r"\d+(?:[.,]\d+)*|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
     "day": re.compile(r"\b\d{1,2}/\d{1,2}\b|\bngày\s+\d{1,2}\b", re.IGNORECASE),
+    "duration": re.compile(r"\b\d+\s*(?:ngày|tháng|năm|giờ|tuần|phút)\b|"
+                           r"\b(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+(?:ngày|tháng|năm|tuần)\b",
+                           re.IGNORECASE),
     "date": re.compile(
         r"\b\d{1,2}/\d{1,2}(?:/\d{4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+\d{4}\b"
         r"|\b(19|20)\d{2}\b|\bquý\s+[IV\d]+", re.IGNORECASE),
     "person": re.compile(r"\b[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,3}\b"),
     "decision": re.compile(r"\b\d+[/-](?:[A-ZĐ]+[-/]?)+[A-ZĐ0-9]*\b"),
 }
-_REQUIRED = {"number", "percent", "day", "date", "decision"}
+_REQUIRED = {"number", "percent", "day", "duration", "date", "decision"}
 _LONG_SENTENCE = 450
 
 
@@ -44,12 +47,17 @@ class _Candidate:
     support: float
 
 
+_CELL_RE = re.compile(r"\n\n| \| ")  # paragraph breaks, and table cells ("cell | cell", formats.pdf_tables)
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans that never cross a paragraph break (a merged headline stays apart)."""
+    """Sentence spans that never cross a paragraph break (a merged headline stays apart) or a
+    table cell boundary (a row's "thời hạn" cell is not one sentence with its "căn cứ" cell)."""
     out, pos = [], 0
-    for para in text.split("\n\n"):
-        out.extend((pos + s, pos + e) for s, e in split_sentences(para))
-        pos += len(para) + 2
+    for m in [*_CELL_RE.finditer(text), None]:
+        end = m.start() if m else len(text)
+        out.extend((pos + s, pos + e) for s, e in split_sentences(text[pos:end]))
+        pos = m.end() if m else end
     return out
 
 
@@ -181,6 +189,14 @@ def _with_antecedent(text: str, start: int) -> int:
     return spans[-1] if spans and spans[-1] >= para_start else start
 
 
+def _row_head(text: str, start: int) -> str:
+    """For a sentence inside a table cell, the row's first two cells ("02 | Cấp giấy chứng nhận
+    …"): they say what the row is about, so a "thời hạn" cell is matched with its procedure."""
+    para = text.rfind("\n\n", 0, start) + 1
+    seps = [m.start() for m in re.finditer(r" \| ", text[para:start])]
+    return text[para:para + seps[min(1, len(seps) - 1)]] if seps else ""
+
+
 def holds_asked_role(info: QuestionInfo, text: str) -> bool:
     """For a "who" question, `text` gives the title asked for itself, not its deputy ("Bí thư" is
     not "Phó Bí thư"); shared with the LLM answer's grounding check."""
@@ -282,7 +298,7 @@ class ExtractiveAnswerer:
                     continue
                 if not names_counted(info, chunk.text[_with_antecedent(chunk.text, s):e]):
                     continue
-                cov = self._coverage(terms, self._tokens(unit))
+                cov = self._coverage(terms, self._tokens(f"{_row_head(chunk.text, s)} {unit}"))
                 support = 0.5 * cov + 0.5 * chunk_cov
                 score = support + 0.25 * (hit.score / top_score) + 0.1 * typed
                 if unit.strip() == chunk.title.strip():

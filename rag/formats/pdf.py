@@ -20,7 +20,7 @@ from ..page_furniture import remove_furniture
 from ..syllables import marked_share, syllable_share, tokens
 from ..text_vi import nfc
 from .base import RawFile
-from .pdf_tables import drop_repeated_rows, page_text_with_tables
+from .pdf_tables import drop_repeated_rows, page_text_with_tables, repair_hyphens
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _with_pdfium(path: Path) -> list[str]:
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return [page_text_with_tables(pdf[i]) or pdf[i].get_textpage().get_text_range()
+        return [page_text_with_tables(pdf[i]) or repair_hyphens(pdf[i].get_textpage().get_text_range())
                 for i in range(len(pdf))]
     finally:
         pdf.close()

@@ -19,6 +19,7 @@ _MIN_EDGE = 4.0  # shorter strokes are dots or glyph parts, not borders
 _SNAP = 2.0  # boundaries closer than this are one
 _MAX_RECT_SEGMENTS = 5  # a rectangle path: move + 3 lines + close
 _ROW_SEP = " | "
+_WORD_GAP = 0.2  # a gap wider than this share of the glyph height separates two words
 
 
 @dataclass
@@ -56,7 +57,18 @@ class _Table:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return repair_hyphens(re.sub(r"\s+", " ", text)).strip()
+
+
+_SPACED_CODE_HYPHEN_RE = re.compile(r"(?<=[A-ZĐ0-9]) -(?=[A-ZĐ])|(?<=[A-ZĐ])- (?=[A-ZĐ0-9])")
+
+
+def repair_hyphens(text: str) -> str:
+    """pdfium marks a hyphen that ended a line with U+FFFE ("38/2020/QĐ\ufffe TTg") and may set
+    a space beside the hyphen of a document number it re-flowed ("25/2014/TT -BTNMT"); both are
+    put back as the plain hyphen they were. Spaced dashes between words ("Lao động - Thương binh")
+    stay as they are."""
+    return _SPACED_CODE_HYPHEN_RE.sub("-", re.sub(r"\ufffe\s*", "-", text))
 
 
 def _snap(values: list[float]) -> list[float]:
@@ -143,9 +155,9 @@ def page_text_with_tables(page) -> str | None:
     current: list[str] | None = None
     where: _Table | None = None
     cell = (0, 0)
-    last_box: dict[tuple[int, int], tuple[float, float]] = {}  # per cell: last glyph's bottom, top
+    last_box: dict[tuple[int, int], tuple[float, float, float, float]] = {}  # per cell: last glyph
     for i, ch in enumerate(text):
-        left, bottom, right, top = textpage.get_charbox(i)
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
         if right > left or top > bottom:  # generated spaces and line breaks have no box
             x, y = (left + right) / 2, (bottom + top) / 2
             where = next((t for t in tables if t.contains(x, y)), None)
@@ -156,15 +168,23 @@ def page_text_with_tables(page) -> str | None:
                 blocks.append((top, current))
         if where is not None:
             chars = where.cells.setdefault(cell, [])
-            if right > left and chars and cell in last_box and top < last_box[cell][0]:
-                chars.append(" ")  # a wrapped line inside the cell, with no break character
-            chars.append(" " if ch in "\r\n" else ch)
-            if right > left:
-                last_box[cell] = (bottom, top)
+            # pdfium's own line breaks inside cells are unreliable ("s\r\nố", "Nghị\r\nđịnh"): a
+            # word break is read from the glyph positions instead — a new line, or a gap
+            if ch not in "\r\n":
+                glyph = right > left and not ch.isspace()
+                prev = last_box.get(cell)
+                if glyph and prev and chars and chars[-1] != " ":
+                    p_left, p_bottom, p_right, p_top = prev
+                    size = max(p_top - p_bottom, top - bottom)
+                    if top < p_bottom or left - p_right > _WORD_GAP * size:
+                        chars.append(" ")
+                chars.append(ch)
+                if glyph:
+                    last_box[cell] = (left, bottom, right, top)
             current = None
         elif current is not None:
             current.append(ch)
-    parts = [(top, "".join(chars).replace("\r\n", "\n").strip("\n")) for top, chars in blocks]
+    parts = [(top, repair_hyphens("".join(chars)).replace("\r\n", "\n").strip("\n")) for top, chars in blocks]
     parts += [(t.top, "\n\n".join(t.rows())) for t in tables]
     return "\n\n".join(p for _, p in sorted(parts, key=lambda p: -p[0]) if p.strip()) + "\n"
 

@@ -44,7 +44,7 @@ EN_VI = {
     "percentage": "tỷ lệ", "rate": "tỷ lệ", "share": "tỷ lệ", "target": "mục tiêu", "goal": "mục tiêu",
 }
 
-ANSWER_TYPES = ("percent", "number", "day", "duration", "date", "person", "list", "decision", "other")
+ANSWER_TYPES = ("percent", "ordinal", "number", "day", "duration", "date", "person", "list", "decision", "other")
 
 _TYPE_RULES: list[tuple[str, str]] = [
     ("decision", r"\b(quyet dinh|nghi quyet|thong bao|chi thi|van ban|thong tu|nghi dinh) so (may|nao|bao nhieu|gi)\b|\bso hieu\b|\bwhich (decision|resolution|notice)\b|\bdecision number\b"),
@@ -52,6 +52,7 @@ _TYPE_RULES: list[tuple[str, str]] = [
     ("day", r"\b(ngay nao|ngay bao nhieu|truoc ngay nao|vao ngay)\b|\bwhat date\b|\bwhich day\b|\bon what day\b"),
     ("duration", r"\b(bao lau|thoi han giai quyet)\b|\bhow long\b"),
     ("date", r"\b(khi nao|ngay nao|bao gio|luc nao|thoi diem nao|thoi han|han chot|nam nao|thang nao|ngay bao nhieu|truoc ngay nao)\b|\bwhen\b|\bwhat date\b|\bwhich (day|date|year)\b|\bdeadline\b"),
+    ("ordinal", r"\b(thu may|thu bao nhieu|hang may|hang thu may|vi tri thu may)\b|\bwhat (rank|place)\b"),
     ("number", r"\b(bao nhieu|may|so luong|tong so|bao lau)\b|\bhow (many|much)\b|\bwhat number\b"),
     ("person", r"\b(ai|nguoi nao|dong chi nao|vi nao|ong nao|ba nao)\b|\bwho\b|\bwhom\b"),
     ("list", r"\b(nhung .{1,40} nao|gom nhung|bao gom nhung|gom nhung gi|cac .{1,30} nao|liet ke|nhung gi)\b|\bwhich\b|\blist\b|\bwhat are\b"),
@@ -67,6 +68,7 @@ class QuestionInfo:
     years: list[str] = field(default_factory=list)
     places: list[str] = field(default_factory=list)  # folded
     periods: list[str] = field(default_factory=list)  # folded: "quy i", "6 thang"
+    ordinals: list[int] = field(default_factory=list)  # "phiên họp thứ hai" → [2]
     content_terms: list[str] = field(default_factory=list)  # folded, no question words
 
     @property
@@ -94,6 +96,16 @@ _YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
 _PERIOD_RE = re.compile(r"\bquy (?:i{1,3}|iv|[1-4])\b|\b\d+ thang\b(?= (?:dau |cuoi )?nam)")
 
 
+ORDINAL_WORDS = {"nhat": 1, "hai": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8,
+                 "chin": 9, "muoi": 10}
+_ORDINAL_EVENT_RE = re.compile(
+    r"\b(?:phien hop|hoi nghi|ky hop|lan|dot|khoa|nhiem ky)\s+thu\s+(\d{1,3}|" + "|".join(ORDINAL_WORDS) + r")\b")
+
+
+def ordinal_value(word: str) -> int:
+    return int(word) if word.isdigit() else ORDINAL_WORDS[word]
+
+
 def expand_english(text: str) -> str:
     """Add Vietnamese glossary terms for the English words of a question."""
     extra = [EN_VI[w.lower()] for w in words(text) if w.lower() in EN_VI]
@@ -116,5 +128,6 @@ def analyse(question: str, restored: str, places: list[str]) -> QuestionInfo:
         years=[m.group(0) for m in _YEAR_RE.finditer(restored)],
         places=found_places,
         periods=[m.group(0) for m in _PERIOD_RE.finditer(f)],
+        ordinals=[ordinal_value(m.group(1)) for m in _ORDINAL_EVENT_RE.finditer(f)],
         content_terms=list(dict.fromkeys(terms)),
     )

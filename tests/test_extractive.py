@@ -190,6 +190,28 @@ def test_how_long_wants_a_duration_not_any_number() -> None:
     assert " | " not in ans.citations[0].quote  # a table cell, not the row run together
 
 
+def test_ordinal_question_wants_a_rank_not_a_footnote() -> None:
+    chunk = _chunk("xh1", "xep_hang.txt", "Xếp hạng",
+                   "Việt Nam có bước tiến mạnh mẽ trong xếp hạng về chuyển đổi số quốc tế.2")
+    q = "Việt Nam đứng thứ mấy trong bảng xếp hạng chuyển đổi số quốc tế?"
+    assert not _ask(q, [Hit(chunk, 1.0)], [chunk]).found
+    ranked = _chunk("xh2", "xep_hang.txt", "Xếp hạng",
+                    "Trong bảng xếp hạng chuyển đổi số quốc tế, Việt Nam đứng thứ 71, tăng 15 bậc.")
+    ans = _ask(q, [Hit(ranked, 1.0)], [ranked])
+    assert ans.found and "thứ 71" in ans.citations[0].quote
+
+
+def test_an_event_named_by_its_ordinal_must_be_that_event() -> None:
+    """"Phiên họp thứ hai" is not answered by a report of another meeting."""
+    other = _chunk("ph2", "tong_ket.txt", "Phiên họp tổng kết",
+                   "Ngày 06/02/2025, Thủ tướng chủ trì Phiên họp tổng kết của Ủy ban Quốc gia về chuyển đổi số.")
+    q = "Phiên họp thứ hai của Ủy ban Quốc gia về chuyển đổi số diễn ra vào ngày nào?"
+    assert not _ask(q, [Hit(other, 1.0)], [other]).found
+    second = _chunk("ph3", "phien_hop_2.txt", "Phiên họp thứ hai của Ủy ban",
+                    "Ngày 08/8/2022, Thủ tướng chủ trì Phiên họp của Ủy ban Quốc gia về chuyển đổi số.")
+    assert _ask(q, [Hit(second, 1.0)], [second]).found
+
+
 def test_answers_when_a_new_number_is_present() -> None:
     chunk = _chunk("kp2", "kinh_phi.txt", "Kinh phí chuyển đổi số",
                    "Năm 2023, tỉnh bố trí 45 tỷ đồng kinh phí cho chuyển đổi số từ ngân sách địa phương.")

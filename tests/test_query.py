@@ -14,6 +14,8 @@ from rag.query import ANSWER_TYPES, analyse, answer_type, expand_english, is_eng
         ("Lào Cai tích hợp bao nhiêu dịch vụ công?", "number"),
         ("lao cai tich hop bao nhieu dich vu cong", "number"),
         ("Có mấy nền tảng số dùng chung?", "number"),
+        ("Việt Nam đứng thứ mấy trong bảng xếp hạng?", "ordinal"),
+        ("Thủ tục này được giải quyết trong bao lâu?", "duration"),
         ("Tổng số doanh nghiệp số của tỉnh?", "number"),
         ("Tỷ lệ hồ sơ trực tuyến toàn trình là bao nhiêu?", "percent"),
         ("Tỷ trọng kinh tế số trong GRDP đạt bao nhiêu?", "percent"),
@@ -88,6 +90,17 @@ def test_analyse_years_places_periods() -> None:
 )
 def test_analyse_periods(question: str, periods: list[str]) -> None:
     assert _analyse(question).periods == periods
+
+
+@pytest.mark.parametrize("question, ordinals", [
+    ("Phiên họp thứ hai của Ủy ban diễn ra ngày nào?", [2]),
+    ("phien hop thu nhat cua uy ban co bao nhieu diem cau", [1]),
+    ("Kỳ họp thứ 8 thông qua nghị quyết nào?", [8]),
+    ("Phiên họp lần thứ mấy?", []),
+    ("Thứ trưởng nào dự họp?", []),
+])
+def test_analyse_ordinal_events(question: str, ordinals: list[int]) -> None:
+    assert analyse(question, question, FOLDED_PROVINCES).ordinals == ordinals
 
 
 def test_analyse_unaccented_places_are_folded() -> None:

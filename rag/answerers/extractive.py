@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..abbreviations import Abbreviations
 from ..gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
-from ..query import QUESTION_WORDS, QuestionInfo
+from ..query import ORDINAL_WORDS, QUESTION_WORDS, QuestionInfo
 from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
 from ..types import Answer, Chunk, Hit
 from .base import citation, not_found
@@ -24,6 +24,8 @@ from .base import citation, not_found
 _PATTERNS = {
     "percent": re.compile(r"\d+(?:[.,]\d+)?\s?%|phần trăm"),
     "number": re.compile(r"\d+(?:[.,]\d+)*|\b(một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\b"),
+    "ordinal": re.compile(r"\b(?:thứ|hạng|vị trí)\s+(?:\d{1,3}|nhất|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|mười)\b",
+                          re.IGNORECASE),
     "day": re.compile(r"\b\d{1,2}/\d{1,2}\b|\bngày\s+\d{1,2}\b", re.IGNORECASE),
     "duration": re.compile(r"\b\d+\s*(?:ngày|tháng|năm|giờ|tuần|phút)\b|"
                            r"\b(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+(?:ngày|tháng|năm|tuần)\b",
@@ -34,7 +36,7 @@ _PATTERNS = {
     "person": re.compile(r"\b[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,3}\b"),
     "decision": re.compile(r"\b\d+[/-](?:[A-ZĐ]+[-/]?)+[A-ZĐ0-9]*\b"),
 }
-_REQUIRED = {"number", "percent", "day", "duration", "date", "decision"}
+_REQUIRED = {"number", "ordinal", "percent", "day", "duration", "date", "decision"}
 _LONG_SENTENCE = 450
 
 
@@ -189,6 +191,12 @@ def _with_antecedent(text: str, start: int) -> int:
     return spans[-1] if spans and spans[-1] >= para_start else start
 
 
+def _mentions_ordinal(folded: str, n: int) -> bool:
+    """ "phiên họp thứ hai" is only answered by a passage about a second one ("thứ 2", "thứ hai")."""
+    names = [str(n)] + [w for w, v in ORDINAL_WORDS.items() if v == n]
+    return re.search(r"\bthu\s+(?:" + "|".join(names) + r")\b", folded) is not None
+
+
 def _row_head(text: str, start: int) -> str:
     """For a sentence inside a table cell, the row's first two cells ("02 | Cấp giấy chứng nhận
     …"): they say what the row is about, so a "thời hạn" cell is matched with its procedure."""
@@ -274,7 +282,10 @@ class ExtractiveAnswerer:
         dated = f + (chunk.date or "")
         if any(y not in dated for y in info.years):
             return False
-        return all(p in f for p in info.periods)
+        if not all(p in f for p in info.periods):
+            return False
+        # "phiên họp thứ nhất" names the event a document reports on, like a year does
+        return all(_mentions_ordinal(doc, n) for n in info.ordinals)
 
     def answer(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         if not hits:

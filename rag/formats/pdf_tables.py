@@ -57,14 +57,15 @@ class _Table:
 
 
 def _squash(text: str) -> str:
-    return repair_hyphens(re.sub(r"\s+", " ", text)).strip()
+    return re.sub(r"\s+", " ", text).strip()
 
 
 _SPACED_CODE_HYPHEN_RE = re.compile(r"(?<=[A-ZĐ0-9]) -(?=[A-ZĐ])|(?<=[A-ZĐ])- (?=[A-ZĐ0-9])")
 
 
 def repair_hyphens(text: str) -> str:
-    """pdfium marks a hyphen that ended a line with U+FFFE ("38/2020/QĐ\ufffe TTg") and may set
+    """For Unicode text only (formats.pdf applies it after legacy conversion). pdfium marks a
+    hyphen that ended a line with U+FFFE ("38/2020/QĐ\ufffe TTg") and may set
     a space beside the hyphen of a document number it re-flowed ("25/2014/TT -BTNMT"); both are
     put back as the plain hyphen they were. Spaced dashes between words ("Lao động - Thương binh")
     stay as they are."""
@@ -184,7 +185,7 @@ def page_text_with_tables(page) -> str | None:
             current = None
         elif current is not None:
             current.append(ch)
-    parts = [(top, repair_hyphens("".join(chars)).replace("\r\n", "\n").strip("\n")) for top, chars in blocks]
+    parts = [(top, "".join(chars).replace("\r\n", "\n").strip("\n")) for top, chars in blocks]
     parts += [(t.top, "\n\n".join(t.rows())) for t in tables]
     return "\n\n".join(p for _, p in sorted(parts, key=lambda p: -p[0]) if p.strip()) + "\n"
 

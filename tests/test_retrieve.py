@@ -135,3 +135,32 @@ def test_empty_index_returns_no_hits(tmp_path, fake_embedder) -> None:
     write_index(tmp_path / "empty", meta, [], np.zeros((0, fake_embedder.dim), dtype=np.float32))
     retriever = HybridRetriever(load_index(tmp_path / "empty"), fake_embedder)
     assert retriever.search("Lào Cai", k=5) == []
+
+
+def test_query_embedding_runs_beside_bm25_and_its_errors_reach_the_caller(index, fake_embedder) -> None:
+    import threading
+    import time
+
+    from rag.errors import ModelError
+
+    seen = []
+
+    class SlowEmbedder:
+        model_id, backend, dim = fake_embedder.model_id, fake_embedder.backend, fake_embedder.dim
+
+        def embed_query(self, text):
+            seen.append(threading.current_thread().name)
+            time.sleep(0.05)
+            return fake_embedder.embed_query(text)
+
+    retriever = HybridRetriever(index, SlowEmbedder(), dense_weight=0.4)
+    assert retriever.search("3.552", k=3)[0].chunk.doc_id == "quoc_gia.txt"
+    assert seen == ["rag-embed"]  # off the caller's thread, on the process's one worker
+
+    class Broken(SlowEmbedder):
+        def embed_query(self, text):
+            raise ModelError("mô hình hỏng / broken model")
+
+    with pytest.raises(ModelError, match="broken model"):
+        HybridRetriever(index, Broken(), dense_weight=0.4).search("3.552", k=3)
+    assert HybridRetriever(index, SlowEmbedder(), dense_weight=0.4).search("3.552", k=3)  # worker still alive

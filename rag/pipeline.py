@@ -153,6 +153,13 @@ class Pipeline:
             answer.rewritten_question = retrieval.restored
         return Result(answer, retrieval.hits, retrieval.restored)
 
+    def expect_many_questions(self, wait: bool = False) -> None:
+        """Called by long-running callers (UI, eval, batch files): lets the embedder switch to
+        its faster warm runtime when the settings allow (see `Settings.warm_queries`)."""
+        warm = getattr(self.embedder, "warm_queries", None)
+        if self.settings.warm_queries and warm is not None:
+            warm(wait=wait)
+
     def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
             answerer: str | None = None) -> Result:
         """Search, answer, cite. The extractive answerer looks for its sentence in a few more

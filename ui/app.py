@@ -67,6 +67,7 @@ def start_engine(settings: Settings) -> Engine:
                         st.write(f"⏳ Chưa có chỉ mục: đang lập chỉ mục {settings.corpus.name}/ "
                                  "(chỉ lần đầu, khoảng nửa phút)…")
                     engine.pipeline.ensure_index()
+                    engine.pipeline.expect_many_questions()  # faster warm queries, loaded in background
                 except Exception:
                     box.update(label="Không khởi động được", state="error", expanded=True)
                     raise

@@ -277,10 +277,10 @@ class ExtractiveAnswerer:
         a, b = pair.split(" ", 1)
         return 0.5 * (self._weight(a) + self._weight(b))
 
-    def _tokens(self, text: str) -> set[str]:
+    def _tokens(self, text: str, expanded: bool = False) -> set[str]:
         """Words and word pairs of `text`, its abbreviations spelled out ("NHNN" also counts as
-        "Ngân hàng Nhà nước")."""
-        toks = bm25_tokens(self.abbreviations.expand(text))
+        "Ngân hàng Nhà nước") unless `expanded` says that is done."""
+        toks = bm25_tokens(text if expanded else self.abbreviations.expand(text))
         return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:])}
 
     def context(self, chunk: Chunk) -> str:
@@ -294,7 +294,7 @@ class ExtractiveAnswerer:
         facts = self._memo.get(chunk.chunk_id)
         if facts is None:
             ctx = self.context(chunk)
-            facts = (fold(ctx), self._tokens(ctx))
+            facts = (fold(ctx), self._tokens(ctx, expanded=True))
             self._memo.put(chunk.chunk_id, facts)
         return facts
 

@@ -212,6 +212,25 @@ def test_an_event_named_by_its_ordinal_must_be_that_event() -> None:
     assert _ask(q, [Hit(second, 1.0)], [second]).found
 
 
+def test_a_title_asked_for_wants_a_name() -> None:
+    """"Thống đốc … là ai?" is not answered by a sentence that only repeats the title."""
+    role_only = _chunk("nh1", "phien_hop.txt", "Phiên họp",
+                       "Thống đốc NHNN mong muốn Bộ Công an tiếp tục phối hợp kết nối cơ sở dữ liệu dân cư.")
+    named = _chunk("nh2", "phien_hop.txt", "Phiên họp",
+                   "Thống đốc NHNN Nguyễn Thị Hồng cho biết mức đầu tư cho chuyển đổi số tăng nhanh.")
+    q = "Thống đốc Ngân hàng Nhà nước phát biểu tại phiên họp là ai?"
+    assert not _ask(q, [Hit(role_only, 1.0)], [role_only]).found
+    ans = _ask(q, [Hit(role_only, 1.0), Hit(named, 0.9)], [role_only, named])
+    assert ans.found and "Nguyễn Thị Hồng" in ans.citations[0].quote
+
+
+def test_a_bare_who_may_be_answered_by_a_body() -> None:
+    chunk = _chunk("cq1", "de_an.txt", "Đề án 06",
+                   "Bộ Công an chủ trì xây dựng Cơ sở dữ liệu quốc gia về dân cư và ứng dụng VNeID.")
+    ans = _ask("Ai chủ trì xây dựng Cơ sở dữ liệu quốc gia về dân cư?", [Hit(chunk, 1.0)], [chunk])
+    assert ans.found and "Bộ Công an" in ans.citations[0].quote
+
+
 def test_answers_when_a_new_number_is_present() -> None:
     chunk = _chunk("kp2", "kinh_phi.txt", "Kinh phí chuyển đổi số",
                    "Năm 2023, tỉnh bố trí 45 tỷ đồng kinh phí cho chuyển đổi số từ ngân sách địa phương.")

@@ -284,3 +284,11 @@ def test_restating_the_question_is_no_answer():
 def test_a_bare_figure_is_an_answer():
     q = info("Tỷ lệ hồ sơ giải quyết trực tuyến toàn trình của Lào Cai là bao nhiêu?")
     assert check("[1] 58,2%", q, PASSAGES, CONSTRAINTS).ok
+
+
+def test_a_title_asked_for_needs_a_name_in_the_answer() -> None:
+    q = info("Chủ tịch UBND tỉnh Trà Vinh chủ trì hội nghị là ai?")
+    vague = check("Chủ tịch UBND tỉnh chủ trì hội nghị tại điểm cầu Trà Vinh [3].", q, PASSAGES, CONSTRAINTS)
+    assert not vague.ok and "asked kind" in vague.reason
+    named = check("Đồng chí Lê Văn Hẳn, Chủ tịch UBND tỉnh Trà Vinh, chủ trì hội nghị [3].", q, PASSAGES, CONSTRAINTS)
+    assert named.ok, named.reason

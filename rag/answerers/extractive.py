@@ -34,7 +34,13 @@ _PATTERNS = {
     "date": re.compile(
         r"\b\d{1,2}/\d{1,2}(?:/\d{4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b|\bnăm\s+\d{4}\b"
         r"|\b(19|20)\d{2}\b|\bquý\s+[IV\d]+", re.IGNORECASE),
-    "person": re.compile(r"\b[A-ZÀ-ỸĐ][a-zà-ỹđ]+(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,3}\b"),
+    # a Vietnamese personal name: a family name (these cover nearly everyone) and 1-3 more
+    # capitalized syllables — "Bộ Công an" or "Ủy ban Quốc gia" are capitalized but are no one
+    "person": re.compile(
+        r"\b(?:Nguyễn|Trần|Lê|Phạm|Hoàng|Huỳnh|Phan|Vũ|Võ|Đặng|Bùi|Đỗ|Hồ|Ngô|Dương|Lý|Trịnh|Đinh|Lâm|Mai|Tô|"
+        r"Trương|Đoàn|Hà|Lương|Cao|Tạ|Chu|Vương|Thái|Phùng|Tăng|Quách|Kiều|Đào|Lưu|Văn|Triệu|Thân|Lại|Khúc|Nông|"
+        r"Lò|Giàng|Sùng|Y|Âu|Châu|Đàm|Hứa|Mạc|Tống|Từ|Viên|Nghiêm|Ông|Doãn|Khổng|Đồng|Quan)"
+        r"(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]+){1,3}\b"),
     "decision": re.compile(r"\b\d+[/-](?:[A-ZĐ]+[-/]?)+[A-ZĐ0-9]*\b"),
 }
 _REQUIRED = {"number", "ordinal", "percent", "day", "duration", "date", "decision"}
@@ -150,10 +156,25 @@ def names_counted(info: QuestionInfo, text: str) -> bool:
                for m in _value_matches(_PATTERNS["number"], text, _counts_only(info)))
 
 
+_PERSON_ASKED_RE = re.compile(r"\b(?:ong|ba|dong chi|nguoi|vi) nao\b|\bwho\b")
+
+
+def wants_a_person(info: QuestionInfo) -> bool:
+    """ "Thống đốc … là ai?" asks for someone's name; a bare "ai chủ trì …?" may be answered by
+    a body ("Bộ Công an"), so only a title or "ông/bà/đồng chí nào" makes a name required."""
+    if info.answer_type != "person":
+        return False
+    q = fold(info.restored)
+    return _PERSON_ASKED_RE.search(q) is not None or any(re.search(rf"\b{r}\b", q) for r in _ROLES)
+
+
 def gives_asked_value(info: QuestionInfo, text: str) -> bool:
     """`text` holds a value of the kind the question asks for ("bao nhiêu" → a count not already
-    in the question); always true for kinds with no required value. Shared with the LLM answer's
-    grounding check, so both answerers agree on what counts as an answer."""
+    in the question, "Bộ trưởng … là ai" → a person's name); always true for kinds with no required
+    value. Shared with the LLM answer's grounding check, so both answerers agree on what counts as
+    an answer."""
+    if wants_a_person(info):
+        return _has_new_value(_PATTERNS["person"], text, info)
     pattern = _PATTERNS.get(info.answer_type)
     if info.answer_type not in _REQUIRED or pattern is None:
         return True
@@ -335,6 +356,7 @@ class ExtractiveAnswerer:
         named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
         terms = [t for t in info.content_terms if t not in named]
         pattern = _PATTERNS.get(info.answer_type)
+        person_required = wants_a_person(info)
         top_score = max(h.score for h in hits) or 1.0
         best: _Candidate | None = None
         for hi, hit in enumerate(hits):
@@ -348,6 +370,8 @@ class ExtractiveAnswerer:
                 if info.answer_type == "person" and not _roles_match(info.restored, unit):
                     continue
                 if info.answer_type in _REQUIRED and not typed:
+                    continue
+                if person_required and not _has_new_value(pattern, unit, info):
                     continue
                 if not names_counted(info, chunk.text[_with_antecedent(chunk.text, s):e]):
                     continue

@@ -291,3 +291,10 @@ def test_anaphoric_sentence_quotes_its_antecedent() -> None:
     ans = _ask("Hai dự án quan trọng là dữ liệu gốc cho chuyển đổi số là gì?", [Hit(chunk, 1.0)], [chunk])
     assert ans.found
     assert ans.citations[0].quote == text
+
+
+def test_a_province_is_not_a_persons_name() -> None:
+    """"Hà Giang", "Cao Bằng", "Thái Nguyên" start with family names but are places."""
+    chunk = _chunk("hg1", "hoi_nghi.txt", "Hội nghị",
+                   "Chủ tịch UBND tỉnh phát biểu tại điểm cầu Hà Giang về chuyển đổi số.")
+    assert not _ask("Chủ tịch UBND tỉnh phát biểu về chuyển đổi số là ai?", [Hit(chunk, 1.0)], [chunk]).found

@@ -3,9 +3,9 @@
 A candidate must (1) stand in a passage that mentions every place and ministry the question
 names, and in a document that mentions its years — Lào Cai's 1.305 is not the national portal's
 3.552; (2) contain the kind of value asked for (a day for "ngày nào"; for "bao nhiêu X", a count —
-not a date or a document number — in a sentence that names X); (3) cover enough of the question's
-remaining content words, weighted by rarity. When no candidate passes, the answer is a plain
-"not found" with the closest passages as related.
+not a date or a document number — with X next to it; a name for "Bộ trưởng … là ai"); (3) cover
+enough of the question's remaining content words, weighted by rarity. When no candidate passes, the
+answer is a plain "not found" with the closest passages as related.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class _Candidate:
     support: float
 
 
+_FOLDED_PROVINCE_SET = set(FOLDED_PROVINCES)
 _CELL_RE = re.compile(r"\n\n| \| ")  # paragraph breaks, and table cells ("cell | cell", formats.pdf_tables)
 
 
@@ -105,6 +106,8 @@ def _value_matches(pattern: re.Pattern, text: str, counts_only: bool) -> list[re
     """Values of the asked kind in `text`; with `counts_only`, numbers that name or date
     something are left out."""
     found = list(pattern.finditer(text))
+    if pattern is _PATTERNS["person"]:  # "Hà Giang", "Cao Bằng", "Thái Nguyên" are places
+        found = [m for m in found if fold(m.group(0)) not in _FOLDED_PROVINCE_SET]
     if counts_only and found:
         masked = [(m.start(), m.end()) for m in _NOT_A_COUNT_RE.finditer(text)]
         found = [m for m in found if not any(s <= m.start() < e for s, e in masked)]

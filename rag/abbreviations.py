@@ -66,7 +66,7 @@ class Abbreviations:
 
     def __init__(self, learned: dict[str, str] | None = None) -> None:
         table = {**STANDARD, **(learned or {})}
-        self._abbr = {a: full for a, full in table.items()}
+        self._abbr = table
         self._abbr_re = re.compile(
             r"(?:\b(Bộ|Sở|Ban|Ủy ban|Uỷ ban|Cục|Vụ)\s+)?(?<![\w&.\-])("
             + "|".join(re.escape(a) for a in sorted(table, key=len, reverse=True)) + r")(?![\w&])")

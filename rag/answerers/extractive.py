@@ -176,12 +176,15 @@ def gives_asked_value(info: QuestionInfo, text: str) -> bool:
     in the question, "Bộ trưởng … là ai" → a person's name); always true for kinds with no required
     value. Shared with the LLM answer's grounding check, so both answerers agree on what counts as
     an answer."""
+    required = _required_pattern(info)
+    return required is None or _has_new_value(required, text, info)
+
+
+def _required_pattern(info: QuestionInfo) -> re.Pattern | None:
+    """The value an answer must hold, or None when any sentence may answer."""
     if wants_a_person(info):
-        return _has_new_value(_PATTERNS["person"], text, info)
-    pattern = _PATTERNS.get(info.answer_type)
-    if info.answer_type not in _REQUIRED or pattern is None:
-        return True
-    return _has_new_value(pattern, text, info)
+        return _PATTERNS["person"]
+    return _PATTERNS.get(info.answer_type) if info.answer_type in _REQUIRED else None
 
 
 _ROLES = ["tong bi thu", "bi thu", "chu tich", "thu tuong", "bo truong", "thu truong", "thong doc",
@@ -359,7 +362,7 @@ class ExtractiveAnswerer:
         named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
         terms = [t for t in info.content_terms if t not in named]
         pattern = _PATTERNS.get(info.answer_type)
-        person_required = wants_a_person(info)
+        required = _required_pattern(info) is not None  # then it is `pattern`
         top_score = max(h.score for h in hits) or 1.0
         best: _Candidate | None = None
         for hi, hit in enumerate(hits):
@@ -372,9 +375,7 @@ class ExtractiveAnswerer:
                 typed = _has_new_value(pattern, unit, info) if pattern else True
                 if info.answer_type == "person" and not _roles_match(info.restored, unit):
                     continue
-                if info.answer_type in _REQUIRED and not typed:
-                    continue
-                if person_required and not _has_new_value(pattern, unit, info):
+                if required and not typed:
                     continue
                 if not names_counted(info, chunk.text[_with_antecedent(chunk.text, s):e]):
                     continue

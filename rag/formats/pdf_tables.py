@@ -31,6 +31,7 @@ class _Table:
     ys: list[float]  # row boundaries, ascending
     verticals: list[tuple[float, float, float]]  # (x, y0, y1): a merged cell has none inside it
     cells: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    last_glyph: dict[tuple[int, int], tuple[float, float, float, float]] = field(default_factory=dict)
     _columns: dict[int, list[float]] = field(default_factory=dict)
 
     def contains(self, x: float, y: float) -> bool:
@@ -47,13 +48,11 @@ class _Table:
         return row, bisect_right(self._columns[row], x)
 
     def rows(self) -> list[str]:
-        out = []
-        for r in sorted({r for r, _ in self.cells}):
-            cells = [_squash("".join(self.cells[(r, c)])) for c in sorted(c for rr, c in self.cells if rr == r)]
-            cells = [c for c in cells if c]
-            if cells:
-                out.append(_ROW_SEP.join(cells))
-        return out
+        by_row: dict[int, list[str]] = {}
+        for (r, _), chars in sorted(self.cells.items()):
+            if cell := _squash("".join(chars)):
+                by_row.setdefault(r, []).append(cell)
+        return [_ROW_SEP.join(cells) for cells in by_row.values()]
 
 
 def _squash(text: str) -> str:
@@ -156,7 +155,6 @@ def page_text_with_tables(page) -> str | None:
     current: list[str] | None = None
     where: _Table | None = None
     cell = (0, 0)
-    last_box: dict[tuple[int, int], tuple[float, float, float, float]] = {}  # per cell: last glyph
     for i, ch in enumerate(text):
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
         if right > left or top > bottom:  # generated spaces and line breaks have no box
@@ -173,15 +171,15 @@ def page_text_with_tables(page) -> str | None:
             # word break is read from the glyph positions instead — a new line, or a gap
             if ch not in "\r\n":
                 glyph = right > left and not ch.isspace()
-                prev = last_box.get(cell)
+                prev = where.last_glyph.get(cell)
                 if glyph and prev and chars and chars[-1] != " ":
-                    p_left, p_bottom, p_right, p_top = prev
+                    _, p_bottom, p_right, p_top = prev
                     size = max(p_top - p_bottom, top - bottom)
                     if top < p_bottom or left - p_right > _WORD_GAP * size:
                         chars.append(" ")
                 chars.append(ch)
                 if glyph:
-                    last_box[cell] = (left, bottom, right, top)
+                    where.last_glyph[cell] = (left, bottom, right, top)
             current = None
         elif current is not None:
             current.append(ch)

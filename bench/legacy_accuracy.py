@@ -22,10 +22,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from rag.ingest import read_file  # noqa: E402
-from rag.legacy_encoding import join_split_syllables  # noqa: E402
-from rag.syllables import tokens  # noqa: E402
-from rag.text_vi import has_diacritics, nfc  # noqa: E402
+from rag.ingest.files import read_file  # noqa: E402
+from rag.vi.legacy_encoding import join_split_syllables  # noqa: E402
+from rag.vi.syllables import tokens  # noqa: E402
+from rag.vi.text import has_diacritics, nfc  # noqa: E402
 
 DEFAULT_DOCS = REPO_ROOT.parent / "shared" / "realdocs"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from rag import evaluate as ev  # noqa: E402
 from rag.answerers.llm import LLMAnswerer, clean_reply, is_refusal  # noqa: E402
 from rag.config import load_settings  # noqa: E402
+from rag.evaluation import run as ev  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 

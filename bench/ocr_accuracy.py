@@ -19,8 +19,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from rag.ingest import read_file  # noqa: E402
-from rag.text_vi import nfc  # noqa: E402
+from rag.ingest.files import read_file  # noqa: E402
+from rag.vi.text import nfc  # noqa: E402
 
 DOCS = REPO_ROOT.parent / "shared" / "realdocs" / "pdf"
 DATA = REPO_ROOT / "bench" / "data"

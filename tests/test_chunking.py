@@ -1,4 +1,4 @@
-"""rag.chunking: documents laid out from RawFiles and cut into verbatim, stable chunks."""
+"""rag.ingest.chunking: documents laid out from RawFiles and cut into verbatim, stable chunks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import PARA_SEP, build_document, chunk_document, estimate_tokens
-from rag.ingest import RawFile
-from rag.text_vi import split_sentences
+from rag.ingest.chunking import PARA_SEP, build_document, chunk_document, estimate_tokens
+from rag.ingest.files import RawFile
+from rag.vi.text import split_sentences
 
 TITLE = "Hòa Lâm tổng kết năm chuyển đổi số"
 P_SHORT = "Kết quả nổi bật"

@@ -1,4 +1,4 @@
-"""rag.clean: boilerplate rules, captions, bylines, dates, titles, Unicode normalisation.
+"""rag.ingest.clean: boilerplate rules, captions, bylines, dates, titles, Unicode normalisation.
 
 All fixture text is invented for these tests (a fictional "tỉnh Hòa Lâm"), not copied from seeds/.
 """
@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from rag.clean import clean, is_boilerplate, is_caption, is_date_line, parse_date, split_paragraphs
+from rag.ingest.clean import clean, is_boilerplate, is_caption, is_date_line, parse_date, split_paragraphs
 
 LONG_PIPE_PARAGRAPH = (
     "Nền tảng được xây dựng trên hạ tầng điện toán đám mây của tỉnh, kết nối với cổng dịch vụ công "

@@ -1,4 +1,4 @@
-"""rag.cli: exit codes, one-line errors, the --json contract and --file batches (fake embedder)."""
+"""rag.app.cli: exit codes, one-line errors, the --json contract and --file batches (fake embedder)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FakeEmbedder
 
-from rag.cli import main
+from rag.app.cli import main
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -208,7 +208,7 @@ sys.path[:0] = [{tests!r}, {repo!r}]
 import rag.pipeline
 from conftest import FakeEmbedder
 rag.pipeline.load_embedder = lambda settings: FakeEmbedder()
-from rag.cli import main
+from rag.app.cli import main
 main(sys.argv[1:], prog_name="rag")
 """
 

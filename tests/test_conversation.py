@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import Conversation, find_entities, followup_phrase, resolve_followup
+from rag.search.conversation import Conversation, find_entities, followup_phrase, resolve_followup
 
 LAO_CAI = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 

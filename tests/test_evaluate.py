@@ -1,4 +1,4 @@
-"""rag.evaluate: the metric functions on hand-made cases."""
+"""rag.evaluation.run: the metric functions on hand-made cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag.errors import InputError
-from rag.evaluate import (
+from rag.evaluation.run import (
     EvalItem,
     by_kind,
     check_thresholds,

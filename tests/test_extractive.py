@@ -6,9 +6,9 @@ import pytest
 
 from rag.answerers.base import NOT_FOUND
 from rag.answerers.extractive import ExtractiveAnswerer, counted_noun
-from rag.gazetteer import FOLDED_PROVINCES
-from rag.query import analyse
+from rag.search.query import analyse
 from rag.types import Answer, Chunk, Hit
+from rag.vi.gazetteer import FOLDED_PROVINCES
 
 
 def _chunk(cid: str, doc: str, title: str, text: str, date: str | None = None,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rag.cli import main
+from rag.app.cli import main
+from rag.app.feedback import DOWN, UP, FeedbackStore, export_negative, to_eval_item
 from rag.errors import InputError
-from rag.feedback import DOWN, UP, FeedbackStore, export_negative, to_eval_item
 from rag.types import Answer, Citation
 
 QUOTE = "tỉnh Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia"
@@ -148,7 +148,7 @@ def test_cli_export_without_store_is_a_one_line_error(tmp_path):
 
 
 def test_to_eval_item_kind_falls_back_to_paraphrase():
-    from rag.feedback import FeedbackItem
+    from rag.app.feedback import FeedbackItem
 
     item = FeedbackItem(7, "x", "t", "t", DOWN, "", "q", "Đề án 06 có ý nghĩa gì?", "a", True, [], [], "")
     assert to_eval_item(item)["kind"] == "paraphrase" and to_eval_item(item)["id"] == "fb-0007"

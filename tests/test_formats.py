@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import InputError
-from rag.formats.html import html_to_text
-from rag.formats.markdown import strip_markdown
-from rag.ingest import collect_paths, read_file
+from rag.ingest.files import collect_paths, read_file
+from rag.ingest.formats.html import html_to_text
+from rag.ingest.formats.markdown import strip_markdown
 
 
 def test_markdown_escapes_and_markup_removed(tmp_path):
@@ -84,7 +84,7 @@ def test_undecodable_txt_is_a_clear_error(tmp_path):
 
 
 def test_doc_without_antiword_says_how_to_install(tmp_path, monkeypatch):
-    import rag.formats.doc as doc
+    import rag.ingest.formats.doc as doc
 
     monkeypatch.setattr(doc.shutil, "which", lambda _name: None)
     p = tmp_path / "cu.doc"

@@ -15,9 +15,9 @@ from rag.answerers.grounding import (
     supported,
     wrong_subject,
 )
-from rag.gazetteer import FOLDED_PROVINCES
-from rag.query import analyse
+from rag.search.query import analyse
 from rag.types import Chunk
+from rag.vi.gazetteer import FOLDED_PROVINCES
 
 
 def chunk(text: str, title: str = "", date: str | None = None, doc: str = "d") -> Chunk:

@@ -1,4 +1,4 @@
-"""rag.index and rag.indexer: atomic versioned writes, corruption handling, incremental builds."""
+"""rag.store.index and rag.indexer: atomic versioned writes, corruption handling, incremental builds."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import CORPUS, LAO_CAI, QUOC_GIA, FakeEmbedder
 
-from rag.chunking import build_document, chunk_document
 from rag.errors import IndexStateError, InputError
-from rag.index import IndexMeta, current_version, exists, load_index, read_meta, write_index
-from rag.indexer import build
-from rag.ingest import RawFile
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import RawFile
+from rag.store.build import build
+from rag.store.index import IndexMeta, current_version, exists, load_index, read_meta, write_index
 
 
 def _chunks(tmp_path: Path, files: dict[str, str] = CORPUS):
@@ -101,7 +101,7 @@ def test_failure_while_swapping_current_leaves_no_orphans(tmp_path, fake_embedde
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("rag.index.os.replace", boom)
+    monkeypatch.setattr("rag.store.index.os.replace", boom)
     with pytest.raises(OSError):
         _write(index_dir, fake_embedder, chunks[:1])
     monkeypatch.undo()

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import build_document, chunk_document
 from rag.errors import InputError
-from rag.ingest import read_file
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import read_file
 
 FIX = Path(__file__).parent / "fixtures"
 

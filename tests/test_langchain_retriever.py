@@ -4,10 +4,10 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from rag.app.langchain_retriever import HybridLangChainRetriever
 from rag.config import load_settings
-from rag.langchain_retriever import HybridLangChainRetriever
 from rag.pipeline import Pipeline
-from rag.retrieve import SearchFilter
+from rag.search.retrieve import SearchFilter
 
 
 @pytest.mark.slow

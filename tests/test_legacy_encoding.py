@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.legacy_encoding import convert_pages, detect, dominant, fix_capitals_font, join_split_syllables, to_unicode
-from rag.syllables import is_syllable, marked_share, syllable_share
+from rag.vi.legacy_encoding import convert_pages, detect, dominant, fix_capitals_font, join_split_syllables, to_unicode
+from rag.vi.syllables import is_syllable, marked_share, syllable_share
 
 TCVN3 = ("QuyÕt ®Þnh cña Thñ t−íng ChÝnh phñ vÒ viÖc söa ®æi, bæ sung Quy chÕ thµnh lËp, tæ chøc vµ "
          "ho¹t ®éng cña Quü b¶o l·nh tÝn dông cho doanh nghiÖp nhá vµ võa")

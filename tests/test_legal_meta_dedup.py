@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.dedup import containment, fingerprint, is_duplicate
-from rag.legal_meta import parse_legal_meta
-from rag.page_furniture import remove_furniture
+from rag.ingest.dedup import containment, fingerprint, is_duplicate
+from rag.ingest.formats.page_furniture import remove_furniture
+from rag.ingest.legal_meta import parse_legal_meta
 
 HEADER = """HỘI ĐỒNG NHÂN DÂN
 TỈNH CAO BẰNG

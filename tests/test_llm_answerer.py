@@ -22,7 +22,7 @@ from llm_fake_server import FakeLLM, Sleep, Stall, Status  # noqa: E402
 
 from rag.answerers.base import NOT_FOUND  # noqa: E402
 from rag.answerers.llm import LLMConfigError, build_messages, is_refusal  # noqa: E402
-from rag.cli import main  # noqa: E402
+from rag.app.cli import main  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
@@ -300,7 +300,7 @@ sys.path[:0] = [{tests!r}, {repo!r}]
 import rag.pipeline
 from conftest import FakeEmbedder
 rag.pipeline.load_embedder = lambda settings: FakeEmbedder()
-from rag.cli import main
+from rag.app.cli import main
 main(["-q", "ask", "--json", "Lào Cai tích hợp bao nhiêu dịch vụ công?"], standalone_mode=False)
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {{"langchain_openai", "openai"}})
 print("HEAVY", heavy)

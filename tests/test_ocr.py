@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import ocr
-from rag.chunking import build_document, chunk_document
-from rag.formats.pdf import text_layer_problem
-from rag.ingest import read_file
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import read_file
+from rag.ingest.formats import ocr
+from rag.ingest.formats.pdf import text_layer_problem
 
 FIX = Path(__file__).parent / "fixtures"
 SCAN = Path(__file__).resolve().parents[1].parent / "shared" / "realdocs" / "pdf" / "qd-1360-ttg-scan.pdf"

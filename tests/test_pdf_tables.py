@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import build_document, chunk_document
-from rag.formats.pdf_tables import drop_repeated_rows, find_tables, repair_hyphens
-from rag.ingest import read_file
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import read_file
+from rag.ingest.formats.pdf_tables import drop_repeated_rows, find_tables, repair_hyphens
 
 REALDOCS = Path(__file__).resolve().parents[1].parent / "shared" / "realdocs"
 needs_realdocs = pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"real documents not found at {REALDOCS}")
@@ -102,8 +102,8 @@ def test_hyphens_of_document_numbers_are_repaired():
 def test_table_pages_read_as_cleanly_as_pypdf(rel):
     """Cell reconstruction must not split or glue words: the share of valid Vietnamese syllables
     on the table pages is the same as in pypdf's text of those pages."""
-    from rag.formats import pdf
-    from rag.syllables import syllable_share
+    from rag.ingest.formats import pdf
+    from rag.vi.syllables import syllable_share
 
     path = REALDOCS / rel
     base, tables = pdf._with_pypdf(path), pdf._table_pages(path)

@@ -2,8 +2,8 @@
 
 import json
 
-from rag import index as idx
 from rag.pipeline import Pipeline
+from rag.store import index as idx
 
 
 def test_old_format_index_is_rebuilt_from_its_recorded_files(make_corpus, settings_for, fake_embedder):

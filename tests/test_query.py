@@ -1,11 +1,11 @@
-"""rag.query: answer types, language detection and named constraints."""
+"""rag.search.query: answer types, language detection and named constraints."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.gazetteer import FOLDED_PROVINCES
-from rag.query import ANSWER_TYPES, analyse, answer_type, expand_english, is_english
+from rag.search.query import ANSWER_TYPES, analyse, answer_type, expand_english, is_english
+from rag.vi.gazetteer import FOLDED_PROVINCES
 
 
 @pytest.mark.parametrize(

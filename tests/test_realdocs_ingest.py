@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import build_document, chunk_document
 from rag.errors import InputError
-from rag.ingest import collect_paths, read_file
-from rag.syllables import syllable_share
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import collect_paths, read_file
+from rag.vi.syllables import syllable_share
 
 REALDOCS = Path(__file__).resolve().parents[1].parent / "shared" / "realdocs"
 pytestmark = pytest.mark.skipif(not REALDOCS.is_dir(), reason=f"real documents not found at {REALDOCS}")
@@ -148,8 +148,8 @@ def test_duplicate_rendering_indexed_once(tmp_path, no_ocr, fake_embedder):
     import shutil
 
     from rag.config import Settings
-    from rag.indexer import build
-    from rag.ingest_report import format_report
+    from rag.ingest.report import format_report
+    from rag.store.build import build
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -163,7 +163,7 @@ def test_duplicate_rendering_indexed_once(tmp_path, no_ocr, fake_embedder):
     dup = rows["nq33-2022-hdnd-caobang.pdf"]
     assert (kept.status, dup.status, dup.duplicate_of) == ("indexed", "duplicate", "nq33-2022-hdnd-caobang-ban2.pdf")
     assert rows["qd-1360-ttg-scan.pdf"].status == "skipped"
-    from rag.index import load_index
+    from rag.store.index import load_index
 
     loaded = load_index(settings.index_dir)
     assert all(c.also_in == ["nq33-2022-hdnd-caobang.pdf"] for c in loaded.chunks)

@@ -1,4 +1,4 @@
-"""rag.retrieve: hybrid BM25 + dense search over a real on-disk index and a fake embedder."""
+"""rag.search.retrieve: hybrid BM25 + dense search over a real on-disk index and a fake embedder."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import CORPUS
 
-from rag.chunking import build_document, chunk_document
-from rag.index import IndexMeta, load_index, write_index
-from rag.ingest import RawFile
-from rag.retrieve import HybridRetriever, SearchFilter, normalize, restore_if_unaccented
+from rag.ingest.chunking import build_document, chunk_document
+from rag.ingest.files import RawFile
+from rag.search.retrieve import HybridRetriever, SearchFilter, normalize, restore_if_unaccented
+from rag.store.index import IndexMeta, load_index, write_index
 
 
 @pytest.fixture

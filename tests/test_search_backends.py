@@ -5,9 +5,9 @@ import faiss
 import numpy as np
 import pytest
 
-from rag import index as idx
-from rag.search_backends import BM25Matrix, ExactDense
-from rag.text_vi import bm25_terms
+from rag.store import index as idx
+from rag.store.search_backends import BM25Matrix, ExactDense
+from rag.vi.text import bm25_terms
 
 DOCS = [
     "Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia.",

@@ -1,4 +1,4 @@
-"""rag.text_vi: accent folding, tokens, sentences and number canonicalisation."""
+"""rag.vi.text: accent folding, tokens, sentences and number canonicalisation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from rag.text_vi import (
+from rag.vi.text import (
     bm25_tokens,
     canonical_number,
     fold,

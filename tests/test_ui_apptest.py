@@ -14,10 +14,10 @@ import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from rag.answerers.base import NOT_FOUND  # noqa: E402
+from rag.app.feedback import DOWN, FeedbackStore  # noqa: E402
+from rag.app.uploads import add_upload  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.feedback import DOWN, FeedbackStore  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.uploads import add_upload  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 LAO_CAI_Q = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
@@ -67,7 +67,7 @@ def test_first_load_shows_progress_then_documents(app_env):
     assert "Hãy đặt câu hỏi" in at.info[0].value
     sidebar = "\n".join(m.value for m in at.sidebar.markdown)
     assert "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến" in sidebar
-    from rag.index import read_meta
+    from rag.store.index import read_meta
 
     n = read_meta(app_env.dir / "index").documents["lao_cai.txt"]["chunks"]
     assert f"2023-05-10 · {n} đoạn · lao_cai.txt" in sidebar
@@ -194,7 +194,7 @@ def test_empty_question_is_ignored_and_errors_are_messages(app_env, monkeypatch)
 def test_rag_ui_runs_streamlit_on_localhost(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from rag.cli import main
+    from rag.app.cli import main
 
     calls = []
     monkeypatch.setattr("os.execve", lambda exe, argv, env: calls.append((exe, argv, env)))

@@ -157,7 +157,7 @@ def test_chat_in_a_real_browser(server):
             last_answer().get_by_role("radio", name="Thumbs down").click()
             expect(last_answer().get_by_text("Góp ý thêm")).to_be_visible()
             deadline = time.monotonic() + 10
-            from rag.feedback import DOWN, FeedbackStore
+            from rag.app.feedback import DOWN, FeedbackStore
 
             store_path = server["tmp"] / "feedback.sqlite3"
             while time.monotonic() < deadline and not (store_path.exists() and FeedbackStore(store_path).items()):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import index as idx
+from rag.app.uploads import add_upload, safe_filename, uploads_dir
 from rag.errors import InputError
 from rag.pipeline import Pipeline
-from rag.uploads import add_upload, safe_filename, uploads_dir
+from rag.store import index as idx
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

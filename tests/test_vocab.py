@@ -1,4 +1,4 @@
-"""rag.vocab: diacritic restoration from the corpus's own vocabulary."""
+"""rag.vi.vocab: diacritic restoration from the corpus's own vocabulary."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.vocab import Vocabulary
+from rag.vi.vocab import Vocabulary
 
 CORPUS_TEXTS = [
     "Lào Cai tích hợp 1.305 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia.",

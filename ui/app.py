@@ -17,16 +17,16 @@ from datetime import date
 
 import streamlit as st
 
-from rag import index as idx
 from rag.answerers.base import NOT_FOUND
+from rag.app.feedback import DOWN, UP, FeedbackStore, default_db_path
+from rag.app.uploads import UPLOAD_SUFFIXES, add_upload
 from rag.config import Settings, load_settings
-from rag.conversation import resolve_followup
 from rag.errors import RagError
-from rag.feedback import DOWN, UP, FeedbackStore, default_db_path
 from rag.pipeline import Pipeline, Result
-from rag.retrieve import SearchFilter
+from rag.search.conversation import resolve_followup
+from rag.search.retrieve import SearchFilter
+from rag.store import index as idx
 from rag.types import Answer, Citation
-from rag.uploads import UPLOAD_SUFFIXES, add_upload
 
 EXAMPLES = [
     "Lào Cai tích hợp bao nhiêu dịch vụ công?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..query import QuestionInfo
+from ..search.query import QuestionInfo
 from ..types import Answer, Citation, Hit
 
 NOT_FOUND = "Không tìm thấy thông tin này trong tài liệu."

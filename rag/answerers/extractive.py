@@ -15,11 +15,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..abbreviations import Abbreviations
-from ..gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
-from ..query import ORDINAL_WORDS, QUESTION_WORDS, QuestionInfo
-from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
+from ..search.query import ORDINAL_WORDS, QUESTION_WORDS, QuestionInfo
 from ..types import Answer, Chunk, Hit
+from ..vi.abbreviations import Abbreviations
+from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
+from ..vi.text import bm25_tokens, canonical_number, fold, split_sentences
 from .base import citation, not_found
 
 _PATTERNS = {

@@ -30,10 +30,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from ..gazetteer import FOLDED_PROVINCES, PROVINCES
-from ..query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
-from ..text_vi import bm25_tokens, canonical_number, fold, split_sentences
+from ..search.query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..types import Chunk
+from ..vi.gazetteer import FOLDED_PROVINCES, PROVINCES
+from ..vi.text import bm25_tokens, canonical_number, fold, split_sentences
 from .extractive import gives_asked_value, holds_asked_role
 
 ConstraintCheck = Callable[[QuestionInfo, Chunk], bool]

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import RagError
-from ..query import QuestionInfo
-from ..text_vi import fold
+from ..search.query import QuestionInfo
 from ..types import Answer, Hit
+from ..vi.text import fold
 from . import grounding
 from .base import NOT_FOUND, citation, not_found
 from .extractive import ExtractiveAnswerer

@@ -1,0 +1,1 @@
+"""Front ends over rag.pipeline: command line, UI launcher, uploads, feedback, LangChain adapter."""

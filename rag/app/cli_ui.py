@@ -1,0 +1,91 @@
+"""`rag ui` (the Streamlit chat) and `rag feedback export` (👎 answers → eval-set lines)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import REPO_ROOT, load_settings
+from ..errors import InputError
+
+APP = REPO_ROOT / "ui" / "app.py"
+
+
+def _settings_env(ctx: click.Context) -> dict[str, str]:
+    """The global options (--index-dir, --model, --backend) as RAG_* variables for a child process."""
+    env = {}
+    for name, value in (ctx.obj or {}).items():
+        if value is not None and name != "show_progress":
+            env[f"RAG_{name.upper()}"] = str(Path(value).resolve()) if name == "index_dir" else str(value)
+    return env
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--host", default="localhost", show_default=True,
+              help="Địa chỉ lắng nghe; mặc định chỉ máy này (localhost).")
+@click.option("--open-browser/--no-open-browser", default=False, show_default=True,
+              help="Mở trình duyệt khi khởi động.")
+@click.pass_context
+def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
+    """Mở giao diện chat trên trình duyệt (Streamlit): hỏi đáp có nguồn, thêm tài liệu, góp ý.
+
+    \b
+    Ví dụ:
+      rag ui                 # http://localhost:8501
+      rag ui --port 8600
+    """
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        raise InputError("Chưa cài streamlit / streamlit is not installed: bash install.sh") from None
+    if not APP.is_file():
+        raise InputError(f"Không tìm thấy giao diện / UI script not found: {APP}")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
+           "--server.address", host, "--server.port", str(port),
+           "--server.headless", "false" if open_browser else "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--client.toolbarMode", "viewer"]
+    env = {**os.environ, **_settings_env(ctx)}
+    click.echo(f"Giao diện chat / chat UI: http://{host}:{port}  (Ctrl+C để dừng)", err=True)
+    sys.stderr.flush()
+    # become the Streamlit server (same pid), so signals and exit codes reach it directly
+    os.execve(sys.executable, cmd, env)
+
+
+@click.group()
+def feedback() -> None:
+    """Góp ý 👍/👎 của người dùng trên giao diện chat (SQLite, RAG_FEEDBACK_DB)."""
+
+
+@feedback.command()
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Tệp JSON Lines để ghi (mặc định in ra stdout).")
+@click.option("--db", type=click.Path(path_type=Path),
+              help="CSDL góp ý (mặc định <index-dir>/feedback.sqlite3 hoặc RAG_FEEDBACK_DB).")
+@click.pass_context
+def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
+    """Xuất các câu trả lời bị 👎 theo định dạng bộ đánh giá (eval/README.md) để xem lại.
+
+    Mỗi dòng: id, question, doc, evidence (từ đoạn được trích), facts=[] và needs_review=true;
+    người duyệt điền facts, bỏ cờ needs_review rồi mới thêm vào eval/qa.jsonl.
+
+    \b
+    Ví dụ:
+      rag feedback export --out eval/feedback-review.jsonl
+    """
+    from .feedback import FeedbackStore, default_db_path, export_negative
+
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    path = db or default_db_path(settings.index_dir)
+    if not path.is_file():
+        raise InputError(f"Chưa có góp ý nào / no feedback store at {path}")
+    items = export_negative(FeedbackStore(path), out)
+    if out is None:
+        for item in items:
+            click.echo(json.dumps(item, ensure_ascii=False))
+    click.echo(f"Đã xuất {len(items)} câu 👎" + (f" → {out}" if out else ""), err=True)

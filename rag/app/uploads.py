@@ -1,0 +1,113 @@
+"""Documents uploaded through the UI: validate, keep a copy, add to the index.
+
+A file is checked before it touches the index (type, size, empty, encoding, PDF with text — the
+same readers `rag index` uses), saved under `<index_dir>/uploads/` with a safe name (written to a
+temp file, then renamed), and indexed incrementally: the index build holds a file lock and swaps
+its CURRENT pointer atomically, so concurrent uploads from several tabs queue and both land.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..ingest.chunking import build_document, chunk_document
+from ..ingest.files import SUPPORTED, read_file
+from ..store.build import IndexReport
+
+#: what staff may upload: whatever the library can read (at least .txt and .pdf)
+UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def uploads_dir(index_dir: Path) -> Path:
+    return Path(index_dir) / "uploads"
+
+
+def safe_filename(name: str) -> str:
+    """Keep letters (with diacritics), digits, '.', '-', '_' and spaces; no folders."""
+    base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name).strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^\w\- ]+", "_", stem).strip(" ._") or "tai-lieu"
+    return f"{stem[:100]}.{suffix.lower()}" if suffix else stem[:100]
+
+
+@dataclass
+class UploadResult:
+    path: Path
+    doc_id: str
+    title: str
+    chunks: int
+    replaced: bool  # a document with this name was already uploaded
+    report: IndexReport
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages skipped
+
+
+def validate_upload(name: str, data: bytes) -> None:
+    """Cheap checks on name and bytes; raise InputError with a message staff can act on."""
+    shown = Path(name).name or "(không tên)"
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InputError(f"Tệp “{shown}”: định dạng {suffix or '(không có đuôi)'} không được hỗ trợ. "
+                         f"Chỉ nhận: {', '.join(UPLOAD_SUFFIXES)} (văn bản UTF-8, PDF có chữ).")
+    if not data or not data.strip():
+        raise InputError(f"Tệp “{shown}” rỗng: không có nội dung để thêm.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"Tệp “{shown}” quá lớn ({len(data) / 1e6:.1f} MB > "
+                         f"{MAX_UPLOAD_BYTES // 2**20} MB).")
+    if suffix == ".pdf" and not data.startswith(b"%PDF"):
+        raise InputError(f"Tệp “{shown}” có đuôi .pdf nhưng không phải PDF.")
+
+
+def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
+    """Validate `data`, store it under <index_dir>/uploads/ and add it to the pipeline's index.
+
+    Raises InputError (nothing stored, index unchanged) when the file cannot be used.
+    """
+    settings = pipeline.settings
+    validate_upload(name, data)
+    shown = Path(name).name
+    folder = uploads_dir(settings.index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / safe_filename(name)
+    tmp = folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}{final.suffix}"
+    tmp.write_bytes(data)
+    try:
+        try:
+            raw = read_file(tmp)
+            doc = build_document(raw)
+        except InputError as e:
+            raise InputError(f"Tệp “{shown}” không dùng được: {_plain(str(e), tmp, shown)}") from None
+        warnings = [_plain(str(w), tmp, shown) for w in getattr(raw, "warnings", None) or []]
+        if not chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars):
+            raise InputError(f"Tệp “{shown}” không có đoạn văn nào sau khi làm sạch "
+                             "(chỉ có tiêu đề, số liệu rời hoặc nội dung quá ngắn).")
+        replaced = final.exists()
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        report = pipeline.index([final])
+    except BaseException:
+        if not replaced:
+            final.unlink(missing_ok=True)
+        raise
+    from ..store import index as idx
+
+    meta = idx.read_meta(settings.index_dir)
+    doc_id, info = next(((k, v) for k, v in (meta.documents if meta else {}).items()
+                         if v.get("path") == str(final.resolve())), (final.name, {}))
+    warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
+    return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced,
+                        report, warnings)
+
+
+def _plain(message: str, path: Path, shown: str) -> str:
+    """The reader's message naming the file as the user knows it, not our temporary path."""
+    return message.replace(f": {path}", "").replace(str(path), shown).replace(path.name, shown)

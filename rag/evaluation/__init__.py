@@ -1,0 +1,1 @@
+"""Scoring a question set against the pipeline, and the score history."""

@@ -1,0 +1,1 @@
+"""Files → Document → Chunk: readers per format, cleaning, legal headers, chunking, dedup."""

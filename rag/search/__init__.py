@@ -1,0 +1,1 @@
+"""Query stage: question analysis, follow-up resolution, hybrid retrieval."""

@@ -1,0 +1,133 @@
+"""Understanding the question: language, diacritics, answer type, named constraints.
+
+Pure functions over the question text, used by retrieval (diacritic restoration, expansion) and
+by the answerer (what kind of answer, which names/years a passage must mention).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..vi.text import bm25_tokens, fold, words
+
+# Folded question/function words: they say what is asked, not what it is about.
+QUESTION_WORDS = set("""
+bao nhieu may gi nao ai khi dau sao the nhu la co khong duoc cua va cac nhung mot cho voi ve
+trong tai theo den tu o thi con hay hoac de ra vao len da dang se bi boi nay do kia ay day
+ngay thang nam luc gio bang
+""".split())
+
+ENGLISH_WORDS = set("""
+how many much what which who whom when where why is are was were the a an of in on for to by
+did does do has have had with from and or at as be been percent percentage number year date
+""".split())
+
+# A small domain glossary so English questions still meet Vietnamese passages in BM25.
+EN_VI = {
+    "digital": "số", "transformation": "chuyển đổi", "services": "dịch vụ", "service": "dịch vụ",
+    "public": "công", "online": "trực tuyến", "integrated": "tích hợp", "integrate": "tích hợp",
+    "portal": "cổng", "national": "quốc gia", "province": "tỉnh", "ministry": "bộ",
+    "economy": "kinh tế", "revenue": "doanh thu", "quarter": "quý", "prime": "thủ tướng",
+    "minister": "bộ trưởng", "committee": "ủy ban", "meeting": "phiên họp", "session": "phiên họp",
+    "citizens": "người dân", "people": "người dân", "population": "dân cư", "database": "cơ sở dữ liệu",
+    "data": "dữ liệu", "platforms": "nền tảng", "platform": "nền tảng", "enterprises": "doanh nghiệp",
+    "businesses": "doanh nghiệp", "companies": "doanh nghiệp", "banks": "ngân hàng",
+    "investment": "đầu tư", "tasks": "nhiệm vụ", "completed": "hoàn thành", "day": "ngày",
+    "theme": "chủ đề", "internet": "internet", "broadband": "băng rộng", "speed": "tốc độ",
+    "mobile": "di động", "fixed": "cố định", "market": "chợ", "markets": "chợ", "teams": "tổ",
+    "community": "cộng đồng", "technology": "công nghệ", "health": "sức khỏe", "records": "hồ sơ",
+    "administrative": "hành chính", "procedures": "thủ tục", "resolution": "nghị quyết",
+    "decision": "quyết định", "chaired": "chủ trì", "chairman": "chủ tịch", "accounts": "tài khoản",
+    "payment": "thanh toán", "electronic": "điện tử", "invoices": "hóa đơn", "smartphone": "điện thoại thông minh",
+    "households": "hộ gia đình", "fiber": "cáp quang", "signature": "chữ ký số", "identity": "định danh",
+    "percentage": "tỷ lệ", "rate": "tỷ lệ", "share": "tỷ lệ", "target": "mục tiêu", "goal": "mục tiêu",
+}
+
+ANSWER_TYPES = ("percent", "ordinal", "number", "day", "duration", "date", "person", "list", "decision", "other")
+
+_TYPE_RULES: list[tuple[str, str]] = [
+    ("decision", r"\b(quyet dinh|nghi quyet|thong bao|chi thi|van ban|thong tu|nghi dinh) so (may|nao|bao nhieu|gi)\b|\bso hieu\b|\bwhich (decision|resolution|notice)\b|\bdecision number\b"),
+    ("percent", r"\b(ty le|ty trong|phan tram|bao nhieu %)\b|\bpercent|\bpercentage\b|\bwhat share\b|\brate\b"),
+    ("day", r"\b(ngay nao|ngay bao nhieu|truoc ngay nao|vao ngay)\b|\bwhat date\b|\bwhich day\b|\bon what day\b"),
+    ("duration", r"\b(bao lau|thoi han giai quyet)\b|\bhow long\b"),
+    ("date", r"\b(khi nao|ngay nao|bao gio|luc nao|thoi diem nao|thoi han|han chot|nam nao|thang nao|ngay bao nhieu|truoc ngay nao)\b|\bwhen\b|\bwhat date\b|\bwhich (day|date|year)\b|\bdeadline\b"),
+    ("ordinal", r"\b(thu may|thu bao nhieu|hang may|hang thu may|vi tri thu may)\b|\bwhat (rank|place)\b"),
+    ("number", r"\b(bao nhieu|may|so luong|tong so|bao lau)\b|\bhow (many|much)\b|\bwhat number\b"),
+    ("person", r"\b(ai|nguoi nao|dong chi nao|vi nao|ong nao|ba nao)\b|\bwho\b|\bwhom\b"),
+    ("list", r"\b(nhung .{1,40} nao|gom nhung|bao gom nhung|gom nhung gi|cac .{1,30} nao|liet ke|nhung gi)\b|\bwhich\b|\blist\b|\bwhat are\b"),
+]
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    restored: str
+    english: bool
+    answer_type: str
+    years: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # folded
+    periods: list[str] = field(default_factory=list)  # folded: "quy i", "6 thang"
+    ordinals: list[int] = field(default_factory=list)  # "phiên họp thứ hai" → [2]
+    content_terms: list[str] = field(default_factory=list)  # folded, no question words
+
+    @property
+    def search_text(self) -> str:
+        return self.restored
+
+
+def is_english(text: str) -> bool:
+    """English function words make up a good share of the words (names may carry marks)."""
+    toks = [w.lower() for w in words(text)]
+    if not toks:
+        return False
+    return sum(t in ENGLISH_WORDS for t in toks) >= max(2, len(toks) // 4)
+
+
+def answer_type(text: str) -> str:
+    f = fold(text)
+    for name, rx in _TYPE_RULES:
+        if re.search(rx, f):
+            return name
+    return "other"
+
+
+_YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
+_PERIOD_RE = re.compile(r"\bquy (?:i{1,3}|iv|[1-4])\b|\b\d+ thang\b(?= (?:dau |cuoi )?nam)")
+
+
+ORDINAL_WORDS = {"nhat": 1, "hai": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8,
+                 "chin": 9, "muoi": 10}
+_ORDINAL_EVENT_RE = re.compile(
+    r"\b(?:phien hop|hoi nghi|ky hop|lan|dot|khoa|nhiem ky)\s+thu\s+(\d{1,3}|" + "|".join(ORDINAL_WORDS) + r")\b")
+
+
+def ordinal_value(word: str) -> int:
+    return int(word) if word.isdigit() else ORDINAL_WORDS[word]
+
+
+def expand_english(text: str) -> str:
+    """Add Vietnamese glossary terms for the English words of a question."""
+    extra = [EN_VI[w.lower()] for w in words(text) if w.lower() in EN_VI]
+    return text + (" " + " ".join(extra) if extra else "")
+
+
+def analyse(question: str, restored: str, places: list[str]) -> QuestionInfo:
+    """`places` are folded place names known to the system (provinces); those in the
+    question become constraints a passage must satisfy."""
+    english = is_english(question)
+    f = fold(restored)
+    found_places = [p for p in places if re.search(rf"\b{re.escape(p)}\b", f)]
+    terms = [t for t in bm25_tokens(expand_english(restored) if english else restored)
+             if t not in QUESTION_WORDS and (not english or t not in ENGLISH_WORDS)]
+    return QuestionInfo(
+        text=question,
+        restored=restored,
+        english=english,
+        answer_type=answer_type(question),
+        years=[m.group(0) for m in _YEAR_RE.finditer(restored)],
+        places=found_places,
+        periods=[m.group(0) for m in _PERIOD_RE.finditer(f)],
+        ordinals=[ordinal_value(m.group(1)) for m in _ORDINAL_EVENT_RE.finditer(f)],
+        content_terms=list(dict.fromkeys(terms)),
+    )

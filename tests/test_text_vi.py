@@ -7,12 +7,16 @@ import unicodedata
 import pytest
 
 from rag.vi.text import (
+    YEAR_RE,
     bm25_tokens,
     canonical_number,
     fold,
     has_diacritics,
+    iso_date,
+    no_spaces,
     numbers_in,
     split_sentences,
+    squash_spaces,
     words,
 )
 
@@ -174,3 +178,39 @@ def test_words_keep_number_groupings() -> None:
 
 def test_words_split_decision_number_at_letters() -> None:
     assert words("Quyết định 27/QĐ của tỉnh")[2:4] == ["27", "QĐ"]
+
+
+@pytest.mark.parametrize(
+    "text, squashed, spaceless",
+    [
+        ("  Số   2093/QĐ-\n BYT  ", "Số 2093/QĐ- BYT", "Số2093/QĐ-BYT"),
+        ("a\tb\u00a0c", "a b c", "abc"),
+        ("", "", ""),
+    ],
+)
+def test_space_helpers(text: str, squashed: str, spaceless: str) -> None:
+    assert squash_spaces(text) == squashed
+    assert no_spaces(text) == spaceless
+
+
+@pytest.mark.parametrize(
+    "year, month, day, iso",
+    [
+        (2023, 12, 22, "2023-12-22"),
+        (2024, 2, 29, "2024-02-29"),
+        (2023, 2, 29, None),  # not a leap year
+        (2023, 13, 1, None),
+        (1899, 1, 1, None),  # outside 1900–2100: an OCR or typing slip, not a date
+        (2101, 1, 1, None),
+    ],
+)
+def test_iso_date(year: int, month: int, day: int, iso: str | None) -> None:
+    assert iso_date(year, month, day) == iso
+
+
+@pytest.mark.parametrize(
+    "text, years",
+    [("năm 2023 và 1998", ["2023", "1998"]), ("12023 hay 2023a", []), ("1.305 dịch vụ", [])],
+)
+def test_year_re(text: str, years: list[str]) -> None:
+    assert YEAR_RE.findall(text) == years

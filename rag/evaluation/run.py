@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..vi.text import canonical_number, fold
-
-NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+from ..vi.text import NUMBER_RE, canonical_number, fold, squash_spaces
 
 
 @dataclass
@@ -65,17 +63,13 @@ def load_items(path: Path) -> list[EvalItem]:
     return items
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def evidence_rank(evidence: str | None, chunks: list[str]) -> int | None:
     """1-based rank of the first chunk containing the evidence (whitespace-insensitive)."""
     if not evidence:
         return None
-    ev = _squash(evidence)
+    ev = squash_spaces(evidence)
     for i, text in enumerate(chunks, 1):
-        if ev in _squash(text):
+        if ev in squash_spaces(text):
             return i
     return None
 

@@ -7,12 +7,11 @@ not by matching any particular site's strings.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import re
 from dataclasses import dataclass
 
-from ..vi.text import nfc
+from ..vi.text import nfc, parse_date
 
 # ---------------------------------------------------------------- boilerplate line rules
 
@@ -85,38 +84,11 @@ def _is_name_like(line: str) -> bool:
 
 # ---------------------------------------------------------------- dates
 
-_DATE_PATTERNS = [
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "ymd"),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "dmy"),
-    (re.compile(r"\bngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})\b", re.IGNORECASE), "dmy"),
-]
 _DATE_LINE_RE = re.compile(
     r"^[\w\s\-–|]{0,40}?(ngày đăng|cập nhật|đăng lúc|ngày)?\s*:?\s*"
     r"(\d{1,2}:\d{2},?\s*)?[\d/\-: .]+(\d{1,2}:\d{2})?\s*$",
     re.IGNORECASE,
 )
-
-
-def parse_date(text: str) -> str | None:
-    """First date in `text` as ISO 'YYYY-MM-DD', or None. Accepts the formats seen in
-    Vietnamese news and legal text: 22/12/2023 03:17, 2022-08-08 16:44:00.0,
-    'Ngày đăng : 20:36, 01/12/2021', 'ngày 15 tháng 4 năm 2022'."""
-    best: tuple[int, str] | None = None
-    for rx, order in _DATE_PATTERNS:
-        m = rx.search(text)
-        if not m:
-            continue
-        a, b, c = (int(g) for g in m.groups())
-        y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
-        if not 1900 <= y <= 2100:
-            continue
-        try:
-            datetime.date(y, mo, d)
-        except ValueError:
-            continue
-        if best is None or m.start() < best[0]:
-            best = (m.start(), f"{y:04d}-{mo:02d}-{d:02d}")
-    return best[1] if best else None
 
 
 def is_date_line(line: str) -> bool:

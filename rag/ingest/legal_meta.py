@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ..vi.gazetteer import MINISTRIES, PROVINCES
-from .clean import parse_date
+from ..vi.text import iso_date, parse_date, squash_spaces
 
 _HEAD_CHARS = 1500
 
@@ -93,7 +93,7 @@ def find_number(head: str) -> str | None:
 
 
 def _heading_type(line: str) -> str | None:
-    s = re.sub(r"\s+", " ", line).strip(" :")
+    s = squash_spaces(line).strip(" :")
     if not s or not s.isupper():
         return None
     for t in TYPES:
@@ -117,7 +117,7 @@ _MAX_SUBJECT_LINES = 4
 def _subject(head: str) -> str | None:
     """The summary (trích yếu): the lines under the type heading ("NGHỊ QUYẾT" / "Quy định mức
     thu…"), or a "V/v …" / "Về việc …" line where the heading is missing or unreadable."""
-    lines = [re.sub(r"\s+", " ", x).strip() for x in head.split("\n")]
+    lines = [squash_spaces(x) for x in head.split("\n")]
     start = next((i + 1 for i, x in enumerate(lines) if _heading_type(x)), None)
     if start is None:
         start = next((i for i, x in enumerate(lines) if _SUBJECT_START_RE.match(x)), None)
@@ -178,7 +178,7 @@ def _issuer_from_header(head: str) -> str | None:
         if re.match(r"\s*(luật\s+)?số\b", line, re.IGNORECASE) or _type_from_heading(line):
             break
         left = _LEFT_COLUMN_END_RE.split(line, maxsplit=1)[0]
-        left = re.sub(r"\s+", " ", left).strip(" -–—_*.")
+        left = squash_spaces(left).strip(" -–—_*.")
         if left and left.isupper() and not _SKIP_LINE_RE.search(left):
             body.append(left)
     if not body or len(" ".join(body[-2:])) > 80:
@@ -194,7 +194,7 @@ def parse_legal_meta(text: str) -> LegalMeta:
     doc_type = _type_from_heading(head) or _type_from_title(head) or _CODE_TYPES.get(type_code or "")
     issuer = _issuer_from_header(head) or _CODE_ISSUERS.get(issuer_code or "")
     date_m = _DATE_RE.search(head)
-    issued = parse_date("{}/{}/{}".format(*date_m.groups())) if date_m else None
+    issued = iso_date(*(int(g) for g in reversed(date_m.groups()))) if date_m else None
     if issued is None and number:  # "Nghị quyết số 57-NQ/TW (ngày 22/12/2024)"
         after = re.search(re.escape(number) + r"\W{0,3}ngày\s+(\d{1,2}/\d{1,2}/\d{4})", head)
         issued = parse_date(after.group(1)) if after else None

@@ -14,12 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..vi.gazetteer import MINISTRIES, PROVINCES
-from ..vi.text import fold, nfc
+from ..vi.gazetteer import FOLDED_CITIES, MINISTRY_NAMES, PROVINCE_NAMES
+from ..vi.text import YEAR_RE, fold, nfc
 
-# folded name → canonical spelling with diacritics
-_PROVINCE_NAMES = {fold(p): p for p in PROVINCES}
-_MINISTRY_NAMES = {fold(m): m for m in MINISTRIES}
 _ALIASES = {"tp hcm": "Hồ Chí Minh", "tp. hcm": "Hồ Chí Minh", "tphcm": "Hồ Chí Minh",
             "hcm": "Hồ Chí Minh", "sai gon": "Hồ Chí Minh",
             "bo tt&tt": "Bộ Thông tin và Truyền thông", "bo tttt": "Bộ Thông tin và Truyền thông"}
@@ -39,7 +36,6 @@ _FOLLOWUP_PATTERNS = [re.compile(p) for p in (
 )]
 _MAX_X_WORDS = 8  # a longer "X" is a question of its own, not an ellipsis
 
-_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 _PERIOD_RE = re.compile(r"\b(?:quy\s+(?:iv|i{1,3}|[1-4])|\d+\s+thang(?:\s+(?:dau|cuoi))?\s+nam"
                         r"|\d+\s+thang(?:\s+dau|\s+cuoi)?|q[1-4])\b")
 # words that may stand around the names in X: "còn tỉnh Thái Nguyên năm 2023 thì sao?"
@@ -100,15 +96,15 @@ def find_entities(text: str) -> list[Entity]:
             taken[i] = True
         found.append(Entity(kind, s, e, canonical))
 
-    names = [(k, v, "ministry") for k, v in _MINISTRY_NAMES.items()]
-    names += [(k, v, "place") for k, v in _PROVINCE_NAMES.items()]
+    names = [(k, v, "ministry") for k, v in MINISTRY_NAMES.items()]
+    names += [(k, v, "place") for k, v in PROVINCE_NAMES.items()]
     names += [(k, v, "ministry" if v.startswith("Bộ") else "place") for k, v in _ALIASES.items()]
     for key, canonical, kind in sorted(names, key=lambda n: len(n[0]), reverse=True):
         for m in re.finditer(rf"(?<!\w){re.escape(key)}(?!\w)", f):
             add(kind, m.start(), m.end(), canonical)
     for m in _PERIOD_RE.finditer(f):
         add("period", m.start(), m.end(), _canonical_period(m.group(0), text[m.start():m.end()]))
-    for m in _YEAR_RE.finditer(f):
+    for m in YEAR_RE.finditer(f):
         add("year", m.start(), m.end(), m.group(0))
     return sorted(found, key=lambda e: e.start)
 
@@ -130,7 +126,6 @@ def followup_phrase(question: str) -> str | None:
 _ADD_TEMPLATES = {"place": "tại {}", "ministry": "của {}", "year": "năm {}", "period": "trong {}"}
 
 
-_CITIES = {fold(c) for c in ("Hà Nội", "Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "Huế")}
 _UNIT_RE = re.compile(r"(?:tinh|thanh pho|tp\.?)\s+$")
 
 
@@ -146,7 +141,7 @@ def _prefixed(prefix: str, new: Entity) -> str:
     """Keep the administrative word, switching it to suit the new place (tỉnh ↔ thành phố)."""
     if not prefix:
         return new.canonical
-    unit = "thành phố" if fold(new.canonical) in _CITIES else "tỉnh"
+    unit = "thành phố" if fold(new.canonical) in FOLDED_CITIES else "tỉnh"
     if _fold_chars(prefix).strip() in {"tp", "tp."}:
         unit = "TP." if unit == "thành phố" else "tỉnh"
     return f"{unit} {new.canonical}"

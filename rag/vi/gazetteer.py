@@ -33,3 +33,9 @@ MINISTRIES = [
 
 FOLDED_PROVINCES = sorted({fold(p) for p in PROVINCES}, key=len, reverse=True)
 FOLDED_MINISTRIES = sorted({fold(m) for m in MINISTRIES}, key=len, reverse=True)
+
+#: folded name → the name as written: "lao cai" → "Lào Cai"
+PROVINCE_NAMES = {fold(p): p for p in PROVINCES}
+MINISTRY_NAMES = {fold(m): m for m in MINISTRIES}
+#: centrally governed cities: "thành phố Đà Nẵng", not "tỉnh Đà Nẵng"
+FOLDED_CITIES = {fold(c) for c in ("Hà Nội", "Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "Huế")}

@@ -1,10 +1,12 @@
-"""Vietnamese text helpers: accent folding, tokens, sentences, numbers.
+"""Vietnamese text helpers: accent folding, spaces, tokens, sentences, numbers, dates.
 
-Pure functions, shared by cleaning, BM25, diacritic restoration and the answerer.
+Pure functions, shared by cleaning, BM25, diacritic restoration, the answerers and the eval
+runner: one home, so a rule (what a number or a date looks like) cannot drift between copies.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 
@@ -23,6 +25,16 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.replace("đ", "d").replace("Đ", "D").lower()
+
+
+def squash_spaces(text: str) -> str:
+    """Every run of white space (line breaks too) as one space, ends trimmed."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def no_spaces(text: str) -> str:
+    """`text` without any white space: "2093/QĐ- BYT" and "2093/QĐ-BYT" compare equal."""
+    return re.sub(r"\s+", "", text)
 
 
 def has_diacritics(text: str) -> bool:
@@ -88,7 +100,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return result
 
 
-_NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
+#: a written number: 1.305, 81,7, 2023 (Vietnamese: '.' groups thousands, ',' marks decimals)
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+#: a year of this or the last century: 2023, 1998
+YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
 def canonical_number(token: str) -> str:
@@ -112,4 +127,38 @@ def canonical_number(token: str) -> str:
 
 
 def numbers_in(text: str) -> list[str]:
-    return [canonical_number(m.group(0)) for m in _NUM_RE.finditer(text)]
+    return [canonical_number(m.group(0)) for m in NUMBER_RE.finditer(text)]
+
+
+_DATE_PATTERNS = [
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"), "ymd"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "dmy"),
+    (re.compile(r"\bngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})\b", re.IGNORECASE), "dmy"),
+]
+
+
+def iso_date(year: int, month: int, day: int) -> str | None:
+    """'YYYY-MM-DD' for a real calendar day between 1900 and 2100, else None (31/2, year 0212)."""
+    if not 1900 <= year <= 2100:
+        return None
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> str | None:
+    """First date in `text` as ISO 'YYYY-MM-DD', or None. Accepts the formats seen in
+    Vietnamese news and legal text: 22/12/2023 03:17, 2022-08-08 16:44:00.0,
+    'Ngày đăng : 20:36, 01/12/2021', 'ngày 15 tháng 4 năm 2022'."""
+    best: tuple[int, str] | None = None
+    for rx, order in _DATE_PATTERNS:
+        m = rx.search(text)
+        if not m:
+            continue
+        a, b, c = (int(g) for g in m.groups())
+        y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
+        iso = iso_date(y, mo, d)
+        if iso is not None and (best is None or m.start() < best[0]):
+            best = (m.start(), iso)
+    return best[1] if best else None

@@ -14,6 +14,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from ...vi.text import squash_spaces
+
 _THIN = 2.0  # a border is at most this thick (pt)
 _MIN_EDGE = 4.0  # shorter strokes are dots or glyph parts, not borders
 _SNAP = 2.0  # boundaries closer than this are one
@@ -50,13 +52,9 @@ class _Table:
     def rows(self) -> list[str]:
         by_row: dict[int, list[str]] = {}
         for (r, _), chars in sorted(self.cells.items()):
-            if cell := _squash("".join(chars)):
+            if cell := squash_spaces("".join(chars)):
                 by_row.setdefault(r, []).append(cell)
         return [_ROW_SEP.join(cells) for cells in by_row.values()]
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 _SPACED_CODE_HYPHEN_RE = re.compile(r"(?<=[A-ZĐ0-9]) -(?=[A-ZĐ])|(?<=[A-ZĐ])- (?=[A-ZĐ0-9])")

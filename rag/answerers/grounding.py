@@ -32,8 +32,10 @@ from decimal import Decimal, InvalidOperation
 
 from ..search.query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..types import Chunk
-from ..vi.gazetteer import FOLDED_PROVINCES, PROVINCES
+from ..vi.gazetteer import FOLDED_PROVINCES
+from ..vi.gazetteer import PROVINCE_NAMES as _DISPLAY
 from ..vi.text import bm25_tokens, canonical_number, fold, split_sentences
+from ..vi.text import no_spaces as _squash
 from .extractive import gives_asked_value, holds_asked_role
 
 ConstraintCheck = Callable[[QuestionInfo, Chunk], bool]
@@ -64,7 +66,6 @@ _ENGLISH_CAPS = ENGLISH_WORDS | set(EN_VI) | {
 _COLLECTIVE = re.compile(
     r"\b(cac dia phuong|ca nuoc|toan quoc|cac tinh|63 tinh|cac bo, nganh|cac bo nganh|binh quan chung)\b"
     r"|(?<!len )(?<!vao )(?<!voi )(?<!tren )(?<!tai )(?<!qua )\bcong dich vu cong quoc gia\b")
-_DISPLAY = {fold(p): p for p in PROVINCES}
 # Capitalised only because they open the sentence: "Theo Bộ Y tế", "Tỉnh Lào Cai", "Ông Lê Văn Hẳn".
 _OPENERS = QUESTION_WORDS | {"tinh", "thanh", "ong", "ba", "dong", "chi", "anh", "huyen", "xa"}
 
@@ -208,10 +209,6 @@ def extract_claims(answer: str, english: bool = False) -> list[Claim]:
             keys += (fold(" ".join(words[1:])),)  # "Theo Bộ Y tế", "Tỉnh Lào Cai": the name follows
         claims.append(Claim("name", run, keys))
     return claims
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 # ------------------------------------------------------------------ support in a passage

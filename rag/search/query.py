@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..vi.text import YEAR_RE as _YEAR_RE
 from ..vi.text import bm25_tokens, fold, words
 
 # Folded question/function words: they say what is asked, not what it is about.
@@ -92,7 +93,6 @@ def answer_type(text: str) -> str:
     return "other"
 
 
-_YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
 _PERIOD_RE = re.compile(r"\bquy (?:i{1,3}|iv|[1-4])\b|\b\d+ thang\b(?= (?:dau |cuoi )?nam)")
 
 

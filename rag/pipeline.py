@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .answerers.base import Answerer
 from .answerers.extractive import ExtractiveAnswerer
-from .config import Settings
+from .config import ANSWERERS, Settings
 from .embedders.base import Embedder
 from .embedders.factory import load_embedder
 from .errors import IndexFormatError, IndexStateError, InputError
@@ -24,7 +24,6 @@ from .types import Answer, Hit
 from .vi.gazetteer import FOLDED_PROVINCES
 
 MAX_QUESTION_CHARS = 2000
-ANSWERERS = ("extractive", "llm")
 
 
 @dataclass
@@ -69,7 +68,6 @@ class Pipeline:
         self._answerer = answerer
         self._own_answerer = answerer is None  # ours is rebuilt from each index version
         self._llm: Answerer | None = None  # built on first use; langchain-openai loads only then
-        validate_answerer(settings.answerer)
         self._index: idx.LoadedIndex | None = None
         self._retriever: HybridRetriever | None = None
 

@@ -1,4 +1,5 @@
-"""Shared fixtures for the fast unit tests: a deterministic fake embedder and a tiny corpus.
+"""Shared fixtures: no RAG_* variable of the developer's shell reaches a test; a deterministic
+fake embedder and a tiny corpus for the fast unit tests.
 
 Nothing here loads a real model: the fake embedder hashes accent-folded words into a fixed
 number of buckets, so the same text always gives the same L2-normalized vector, texts sharing
@@ -8,6 +9,7 @@ words are close, and an unaccented question lands where its accented twin does.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +18,15 @@ import pytest
 
 from rag.config import Settings
 from rag.vi.text import bm25_tokens
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the defaults of rag/config.py: RAG_INDEX_DIR, RAG_K, RAG_OCR… set
+    in the shell running pytest are removed (a test sets what it needs with monkeypatch)."""
+    for key in list(os.environ):
+        if key.startswith("RAG_"):
+            monkeypatch.delenv(key)
 
 
 class FakeEmbedder:

@@ -21,9 +21,6 @@ REPO = TESTS_DIR.parent
 @pytest.fixture
 def env(tmp_path, monkeypatch, make_corpus):
     """RAG_* pointing into tmp_path, a fake embedder behind Pipeline, and the standard corpus."""
-    for key in list(os.environ):
-        if key.startswith("RAG_"):
-            monkeypatch.delenv(key)
     corpus = make_corpus()
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_CORPUS", str(corpus))

@@ -136,7 +136,6 @@ def test_cli_export(tmp_path):
 
 
 def test_cli_export_default_db_follows_index_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv("RAG_FEEDBACK_DB", raising=False)
     FeedbackStore(tmp_path / "idx" / "feedback.sqlite3").record("a1", DOWN, make_answer())
     r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "feedback", "export"])
     assert r.exit_code == 0 and "lao_cai.txt" in r.stdout

@@ -18,7 +18,7 @@ from datetime import date
 import streamlit as st
 
 from rag.answerers.base import NOT_FOUND
-from rag.app.feedback import DOWN, UP, FeedbackStore, default_db_path
+from rag.app.feedback import DOWN, UP, FeedbackStore
 from rag.app.uploads import UPLOAD_SUFFIXES, add_upload
 from rag.config import Settings, load_settings
 from rag.errors import RagError
@@ -47,7 +47,7 @@ class Engine:
 
 @st.cache_resource(show_spinner=False)
 def get_engine(key: str, _settings: Settings) -> Engine:  # key: the settings, hashed by Streamlit
-    return Engine(Pipeline(_settings), FeedbackStore(default_db_path(_settings.index_dir)))
+    return Engine(Pipeline(_settings), FeedbackStore(_settings.feedback_path))
 
 
 def start_engine(settings: Settings) -> Engine:

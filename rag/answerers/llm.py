@@ -113,8 +113,6 @@ def make_chat_model(settings: Settings) -> Any:
     """LangChain's ChatOpenAI pointed at the configured server: no retries (the fallback is the
     retry), deterministic, and `max_tokens` in the body, which llama.cpp and vLLM honour (ChatOpenAI
     itself would send only OpenAI's newer `max_completion_tokens`)."""
-    if settings.llm_timeout <= 0:
-        raise LLMConfigError(f"RAG_LLM_TIMEOUT phải > 0 / llm_timeout must be > 0, got {settings.llm_timeout}")
     if not settings.llm_base_url:
         raise LLMConfigError("Thiếu RAG_LLM_BASE_URL / llm_base_url is empty (e.g. http://127.0.0.1:8000/v1)")
     try:

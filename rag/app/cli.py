@@ -185,7 +185,6 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
       rag eval --report           # thêm eval/history/report.md và trend.png
       rag eval --answerer llm     # câu trả lời của mô hình ngôn ngữ (có kiểm tra căn cứ)
     """
-    import os
     from dataclasses import asdict
 
     from ..config import REPO_ROOT
@@ -205,11 +204,12 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     limits_path = thresholds or REPO_ROOT / "eval" / "thresholds.json"
     limits = json.loads(limits_path.read_text(encoding="utf-8")) if limits_path.exists() else {}
     problems = ev.check_thresholds(scores, limits)
-    out = out_dir or Path(os.environ.get("RAG_EVAL_DIR") or REPO_ROOT / "eval" / "history")
+    out = out_dir or pipe.settings.eval_dir
     if out_dir is None and pipe.settings.answerer != "extractive":
         out = out / pipe.settings.answerer  # its own history: an LLM run is no regression of the default
     settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
-                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key"}}
+                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key",
+                                "feedback_db", "eval_dir"}}
     history_file = out / "history.jsonl"
     previous = (hist.read_history(history_file) or [None])[-1]
     record = hist.make_record(scores, kinds, settings, str(set_path))

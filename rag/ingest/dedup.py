@@ -47,14 +47,6 @@ def _common_range(a: list[int], b: list[int]) -> tuple[set[int], set[int]]:
     return {x for x in a if x <= top}, {x for x in b if x <= top}
 
 
-def similarity(a: list[int], b: list[int]) -> float:
-    """Estimated Jaccard similarity of two documents' shingle sets (0 for an empty one)."""
-    if not a or not b:
-        return 0.0
-    sa, sb = _common_range(a, b)
-    return len(sa & sb) / len(sa | sb)
-
-
 def containment(a: list[int], b: list[int]) -> float:
     """Estimated share of the smaller document's shingles that the other one also has."""
     if not a or not b:

@@ -7,14 +7,11 @@ font encodings and returns one entry per page so page numbers survive.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
 from .formats import SUPPORTED, RawFile, reader_for
-
-log = logging.getLogger(__name__)
 
 PDF_SUFFIXES = {".pdf"}
 TEXT_SUFFIXES = SUPPORTED - PDF_SUFFIXES
@@ -51,15 +48,4 @@ def read_file(path: Path) -> RawFile:
     return reader(path)
 
 
-def read_all(paths: Iterable[Path]) -> Iterator[tuple[Path, RawFile | InputError]]:
-    """Read many files; a bad file yields its error instead of stopping the others."""
-    for p in collect_paths(paths):
-        try:
-            yield p, read_file(p)
-        except InputError as e:
-            log.warning("%s", e)
-            yield p, e
-
-
-__all__ = ["PDF_SUFFIXES", "SUPPORTED", "TEXT_SUFFIXES", "RawFile", "collect_paths", "read_all",
-           "read_file"]
+__all__ = ["PDF_SUFFIXES", "SUPPORTED", "TEXT_SUFFIXES", "RawFile", "collect_paths", "read_file"]

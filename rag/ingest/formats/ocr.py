@@ -10,11 +10,11 @@ pages with a warning instead of indexing nothing or garbage.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
 
+from ...config import load_settings
 from ...vi.text import nfc
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ INSTALL_HINT = ("cài OCR / install OCR: bash install.sh --ocr "
 
 def unavailable_reason() -> str | None:
     """None when OCR can run; otherwise what is missing (or that RAG_OCR=0 turned it off)."""
-    if os.environ.get("RAG_OCR", "").strip().lower() in {"0", "false", "no", "off"}:
+    if not load_settings().ocr:
         return "OCR tắt bằng RAG_OCR=0 / OCR turned off by RAG_OCR=0"
     return _missing()
 

@@ -1,13 +1,17 @@
-"""Where the stages meet: settings → index + embedder → retrieve → answer.
+"""Where the stages meet: settings → index + embedder → question → retrieve → answer.
 
-`Pipeline` loads the model and index once; `ask` is then cheap, so the CLI's batch mode, the
-eval runner and the UI share one code path.
+`Pipeline` is the only caller of the stages: the CLI, the eval runner, the UI, uploads and the
+LangChain adapter go through it. It loads the model once and each index version once, as one
+immutable `Loaded` record (index, retriever, answerer) that a newer version replaces whole, so a
+question is always answered from one version even while another process re-indexes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answerers.base import Answerer
 from .answerers.extractive import ExtractiveAnswerer
@@ -15,13 +19,21 @@ from .config import ANSWERERS, Settings
 from .embedders.base import Embedder
 from .embedders.factory import load_embedder
 from .errors import IndexFormatError, IndexStateError, InputError
+from .ingest.chunking import build_document, chunk_document
+from .ingest.files import SUPPORTED as SUPPORTED
+from .ingest.files import read_file
 from .progress import status
+from .search.conversation import Resolution, resolve_followup
 from .search.query import QuestionInfo, analyse
-from .search.retrieve import HybridRetriever, SearchFilter, restore_if_unaccented
+from .search.retrieve import HybridRetriever, restore_if_unaccented
 from .store import index as idx
+from .store.build import FileReport as FileReport
 from .store.build import IndexReport, build
-from .types import Answer, Hit
+from .types import Answer, Chunk, Document, Hit, SearchFilter
 from .vi.gazetteer import FOLDED_PROVINCES
+
+if TYPE_CHECKING:
+    from .answerers.llm import AnswerStream
 
 MAX_QUESTION_CHARS = 2000
 
@@ -31,6 +43,15 @@ class Result:
     answer: Answer
     hits: list[Hit]
     restored: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One index version and what answers from it, built together and replaced whole."""
+
+    index: idx.LoadedIndex
+    retriever: HybridRetriever
+    answerer: Answerer  # the extractive answerer over this version (or the one given to Pipeline)
 
 
 @dataclass
@@ -65,11 +86,10 @@ class Pipeline:
                  answerer: Answerer | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._answerer = answerer
-        self._own_answerer = answerer is None  # ours is rebuilt from each index version
-        self._llm: Answerer | None = None  # built on first use; langchain-openai loads only then
-        self._index: idx.LoadedIndex | None = None
-        self._retriever: HybridRetriever | None = None
+        self._answerer = answerer  # given: used for every version instead of our extractive one
+        self._loaded: Loaded | None = None
+        # built on first use (langchain-openai loads only then), for the version it falls back on
+        self._llm: tuple[Loaded, Answerer] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -81,9 +101,13 @@ class Pipeline:
         """Load the index, building it from the corpus first if there is none. A long-lived
         process (the UI) sees updates by others: when CURRENT names another version than the
         loaded one (one small file read per call), the new version is loaded."""
+        return self._current().index
+
+    def _current(self) -> Loaded:
         index_dir = Path(self.settings.index_dir)
-        if self._index is not None and idx.current_version(index_dir) == self._index.path:
-            return self._index
+        current = self._loaded
+        if current is not None and idx.current_version(index_dir) == current.index.path:
+            return current
         if not idx.exists(index_dir):
             status(f"Chưa có chỉ mục: đang xây từ {self.settings.corpus} (chỉ lần đầu) / "
                    "building the index (first run only)…", self.settings.show_progress)
@@ -99,13 +123,11 @@ class Pipeline:
             raise IndexStateError(
                 f"Chỉ mục được xây bằng mô hình khác / index was built with '{loaded.meta.model_id}', "
                 f"not '{self.embedder.model_id}': rag index --rebuild")
-        self._index = loaded
-        self._retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
-        if self._own_answerer:
-            self._answerer = ExtractiveAnswerer(loaded.idf(), loaded.chunks,
-                                                abbreviations=self._retriever.abbreviations)
-            self._llm = None  # its fallback is the extractive answerer of the index it answers from
-        return loaded
+        retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
+        answerer = self._answerer or ExtractiveAnswerer(loaded.idf(), loaded.chunks,
+                                                        abbreviations=retriever.abbreviations)
+        self._loaded = Loaded(loaded, retriever, answerer)
+        return self._loaded
 
     def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
         """An index from an older version: rebuild it from the files it recorded."""
@@ -115,42 +137,71 @@ class Pipeline:
         build(self.settings, self.embedder, paths or None, rebuild=True)
         return idx.load_index(index_dir)
 
-    @property
-    def retriever(self) -> HybridRetriever:
-        self.ensure_index()
-        assert self._retriever is not None
-        return self._retriever
-
     def index(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
         report = build(self.settings, self.embedder, paths, rebuild)
-        self._index = None  # reload lazily with the new version
+        self._loaded = None  # reload lazily with the new version
         return report
+
+    def read_document(self, path: Path) -> tuple[Document, list[Chunk], list[str]]:
+        """One file through ingest → clean → chunk as `index` would take it, without touching
+        the index (an upload is checked with this before it is stored): the document, its
+        passages and the reader's warnings (scanned pages skipped…)."""
+        raw = read_file(path)
+        doc = build_document(raw)
+        chunks = chunk_document(doc, self.settings.max_chunk_tokens, self.settings.min_chunk_chars)
+        return doc, chunks, [str(w) for w in getattr(raw, "warnings", None) or []]
+
+    def documents(self) -> dict[str, dict]:
+        """The indexed documents (doc_id → path, title, date, chunks…), read from the current
+        version's metadata without loading the index."""
+        meta = idx.read_meta(Path(self.settings.index_dir))
+        return dict(meta.documents) if meta else {}
+
+    def has_index(self) -> bool:
+        return idx.exists(Path(self.settings.index_dir))
 
     def answerer_for(self, name: str | None = None) -> Answerer:
         """The answerer called `name` (default: settings.answerer) for the current index."""
+        return self._answerer_for(self._current(), name)
+
+    def _answerer_for(self, current: Loaded, name: str | None) -> Answerer:
         name = validate_answerer(name or self.settings.answerer)
-        self.ensure_index()
-        assert self._answerer is not None
-        if name == "extractive" or not self._own_answerer:
-            return self._answerer
-        if self._llm is None:
+        if name == "extractive" or self._answerer is not None:
+            return current.answerer
+        llm = self._llm
+        if llm is None or llm[0] is not current:  # its fallback answers from this version
             from .answerers.llm import LLMAnswerer
 
-            assert isinstance(self._answerer, ExtractiveAnswerer)
-            self._llm = LLMAnswerer.from_settings(self.settings, self._answerer)
-        return self._llm
+            assert isinstance(current.answerer, ExtractiveAnswerer)
+            llm = self._llm = (current, LLMAnswerer.from_settings(self.settings, current.answerer))
+        return llm[1]
+
+    @staticmethod
+    def standalone(question: str, history: list[str]) -> Resolution:
+        """A chat's follow-up ("Còn Thái Nguyên thì sao?") as a whole question, resolved against
+        its earlier standalone questions (oldest first); any other question unchanged."""
+        return resolve_followup(question, history)
 
     def search(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Retrieval:
-        q = validate_question(question)
-        index = self.ensure_index()
-        restored = restore_if_unaccented(q, index)
-        hits = self.retriever.search(q, k or self.settings.k, flt, restored=restored)
-        return Retrieval(q, analyse(q, restored, FOLDED_PROVINCES), hits, restored)
+        """The question understood (language, diacritics restored, answer type, names), then
+        the passages for it."""
+        return self._search(self._current(), question, k or self.settings.k, flt)
 
-    def result(self, retrieval: Retrieval, answer: Answer) -> Result:
+    @staticmethod
+    def _search(current: Loaded, question: str, k: int, flt: SearchFilter | None) -> Retrieval:
+        q = validate_question(question)
+        restored = restore_if_unaccented(q, current.index)
+        info = analyse(q, restored, FOLDED_PROVINCES)
+        hits = current.retriever.search(q, k, flt, restored=restored)
+        return Retrieval(q, info, hits, restored)
+
+    @staticmethod
+    def _result(retrieval: Retrieval, answer: Answer, k: int) -> Result:
+        """The sources shown stay k, however many passages the answerer looked at."""
+        answer.related = answer.related[:max(0, k - len(answer.citations))]
         if retrieval.restored != retrieval.question:
             answer.rewritten_question = retrieval.restored
-        return Result(answer, retrieval.hits, retrieval.restored)
+        return Result(answer, retrieval.hits[:k], retrieval.restored)
 
     def expect_many_questions(self, wait: bool = False) -> None:
         """Called by long-running callers (UI, eval, batch files): lets the embedder switch to
@@ -165,14 +216,51 @@ class Pipeline:
         passages than the k shown (the fee table of a resolution can rank 6th behind passages that
         only restate its title); the sources listed stay k."""
         k = k or self.settings.k
-        chosen = self.answerer_for(answerer)
+        current = self._current()
+        chosen = self._answerer_for(current, answerer)
         pool = max(k, self.settings.answer_pool) if chosen.name == "extractive" else k
-        retrieval = self.search(question, pool, flt)
-        answer = chosen.answer(retrieval.info, retrieval.hits)
-        answer.related = answer.related[:max(0, k - len(answer.citations))]
-        retrieval.hits = retrieval.hits[:k]
-        return self.result(retrieval, answer)
+        retrieval = self._search(current, question, pool, flt)
+        return self._result(retrieval, chosen.answer(retrieval.info, retrieval.hits), k)
+
+    def stream(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
+               answerer: str | None = None) -> Streaming:
+        """`run` for a UI that shows the answer as it is written: the search happens now (the
+        caller may hold a lock for it), the writing when the returned object is iterated;
+        `Streaming.result()` then gives what `run` would have returned. An answerer that cannot
+        stream (extractive) answers now and yields its answer in one piece."""
+        k = k or self.settings.k
+        current = self._current()
+        chosen = self._answerer_for(current, answerer)
+        if not hasattr(chosen, "stream"):
+            return Streaming(self.run(question, k, flt, answerer), None, None, k)
+        retrieval = self._search(current, question, k, flt)
+        return Streaming(None, retrieval, chosen.stream(retrieval.info, retrieval.hits), k)
 
     def ask(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
             answerer: str | None = None) -> Answer:
         return self.run(question, k, flt, answerer).answer
+
+
+class Streaming:
+    """Iterate for the answer's text as it arrives; afterwards `result()` is the checked answer
+    (for an LLM possibly the extractive fallback, which replaces the streamed draft)."""
+
+    def __init__(self, done: Result | None, retrieval: Retrieval | None, live: AnswerStream | None,
+                 k: int) -> None:
+        self._done, self._retrieval, self._live, self._k = done, retrieval, live, k
+
+    def __iter__(self) -> Iterator[str]:
+        if self._live is None:
+            assert self._done is not None
+            yield self._done.answer.answer
+            return
+        yield from self._live
+
+    def result(self) -> Result:
+        if self._done is None:
+            assert self._retrieval is not None and self._live is not None
+            if self._live.answer is None:  # never iterated: write it all now
+                for _ in self._live:
+                    pass
+            self._done = Pipeline._result(self._retrieval, self._live.answer, self._k)
+        return self._done

@@ -61,6 +61,24 @@ class Hit:
 
 
 @dataclass
+class SearchFilter:
+    """Restrict a search to some documents and/or a date range (ISO dates, inclusive)."""
+
+    doc_ids: set[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def allows(self, doc_id: str, date: str | None) -> bool:
+        if self.doc_ids is not None and doc_id not in self.doc_ids:
+            return False
+        if self.date_from and (date is None or date < self.date_from):
+            return False
+        if self.date_to and (date is None or date > self.date_to):
+            return False
+        return True
+
+
+@dataclass
 class Citation:
     n: int
     doc: str

@@ -7,7 +7,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.app.langchain_retriever import HybridLangChainRetriever
 from rag.config import load_settings
 from rag.pipeline import Pipeline
-from rag.search.retrieve import SearchFilter
+from rag.types import SearchFilter
 
 
 @pytest.mark.slow

@@ -147,8 +147,8 @@ def test_legacy_conversion_accuracy_at_least_99_percent(no_ocr):
 def test_duplicate_rendering_indexed_once(tmp_path, no_ocr, fake_embedder):
     import shutil
 
+    from rag.app.report import format_report
     from rag.config import Settings
-    from rag.ingest.report import format_report
     from rag.store.build import build
 
     folder = tmp_path / "docs"

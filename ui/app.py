@@ -17,16 +17,12 @@ from datetime import date
 
 import streamlit as st
 
-from rag.answerers.base import NOT_FOUND
 from rag.app.feedback import DOWN, UP, FeedbackStore
 from rag.app.uploads import UPLOAD_SUFFIXES, add_upload
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.pipeline import Pipeline, Result
-from rag.search.conversation import resolve_followup
-from rag.search.retrieve import SearchFilter
-from rag.store import index as idx
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, SearchFilter
 
 EXAMPLES = [
     "Lào Cai tích hợp bao nhiêu dịch vụ công?",
@@ -61,7 +57,7 @@ def start_engine(settings: Settings) -> Engine:
                 try:
                     st.write("⏳ Nạp mô hình nhúng tiếng Việt…")
                     _ = engine.pipeline.embedder
-                    if idx.exists(settings.index_dir):
+                    if engine.pipeline.has_index():
                         st.write("⏳ Nạp chỉ mục tài liệu…")
                     else:
                         st.write(f"⏳ Chưa có chỉ mục: đang lập chỉ mục {settings.corpus.name}/ "
@@ -179,7 +175,7 @@ def render_turn(engine: Engine, turn: dict) -> None:
             if answer.related:
                 st.caption(f"Đoạn liên quan khác: {len(answer.related)} (không dùng để trả lời)")
         else:
-            st.warning(f"**{NOT_FOUND}** Các tài liệu đã lập chỉ mục không nêu thông tin này; "
+            st.warning(f"**{_esc(answer.answer)}** Các tài liệu đã lập chỉ mục không nêu thông tin này; "
                        "dưới đây là những đoạn gần nhất để bạn tự kiểm tra.", icon="🔍")
             if answer.related:
                 st.markdown("**Đoạn liên quan nhất**")
@@ -196,11 +192,10 @@ ANSWERER_LABELS = {"extractive": "Trích nguyên văn", "llm": "Mô hình ngôn 
 
 def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | None, str, str]:
     try:
-        meta = idx.read_meta(settings.index_dir)
+        docs = engine.pipeline.documents()
     except RagError as e:
         st.sidebar.error(str(e))
-        meta = None
-    docs = meta.documents if meta else {}
+        docs = {}
     with st.sidebar:
         st.header("📚 Tài liệu đã lập chỉ mục")
         st.caption(f"{len(docs)} tài liệu · {sum(d.get('chunks', 0) for d in docs.values())} đoạn")
@@ -293,17 +288,15 @@ def answer_prompt(engine: Engine, prompt: str, question: str, k: int, flt: Searc
         with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
             return engine.pipeline.run(question, k=k, flt=flt, answerer=answerer)
     with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
-        retrieval = engine.pipeline.search(question, k=k, flt=flt)
-        stream = engine.pipeline.answerer_for(answerer).stream
+        live = engine.pipeline.stream(question, k=k, flt=flt, answerer=answerer)
     draft = st.empty()
     with draft.container():
         with st.chat_message("user"):
             st.markdown(_esc(prompt), unsafe_allow_html=True)
         with st.chat_message("assistant"), st.spinner("Mô hình đang viết câu trả lời…"):
-            live = stream(retrieval.info, retrieval.hits)
             st.write_stream(live)
     draft.empty()
-    return engine.pipeline.result(retrieval, live.answer)
+    return live.result()
 
 
 # ------------------------------------------------------------------ page
@@ -336,7 +329,7 @@ def main() -> None:
         render_turn(engine, turn)
 
     if prompt:
-        resolution = resolve_followup(prompt, [t["standalone"] for t in state.turns])
+        resolution = engine.pipeline.standalone(prompt, [t["standalone"] for t in state.turns])
         try:
             result = answer_prompt(engine, prompt, resolution.question, k, flt, answerer)
         except (RagError, OSError) as e:

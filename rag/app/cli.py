@@ -80,7 +80,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_repor
     """
     report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild)
     if show_report:
-        from ..ingest.report import format_report
+        from .report import format_report
 
         click.echo(format_report(report.files))
     else:

@@ -13,7 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ..pipeline import Pipeline
-from ..search.retrieve import SearchFilter, restore_if_unaccented
+from ..types import SearchFilter
 
 
 class HybridLangChainRetriever(BaseRetriever):
@@ -32,9 +32,7 @@ class HybridLangChainRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         pipe: Pipeline = self.pipeline
-        index = pipe.ensure_index()
-        restored = restore_if_unaccented(query, index)
-        hits = pipe.retriever.search(query, self.k, self.search_filter, restored=restored)
+        hits = pipe.search(query, self.k, self.search_filter).hits
         return [Document(page_content=h.chunk.text, id=h.chunk.chunk_id,
                          metadata={**h.chunk.to_dict(), "score": h.score,
                                    "dense_rank": h.dense_rank, "bm25_rank": h.bm25_rank})

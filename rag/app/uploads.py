@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..ingest.chunking import build_document, chunk_document
-from ..ingest.files import SUPPORTED, read_file
-from ..store.build import IndexReport
+from ..pipeline import SUPPORTED, IndexReport, Pipeline
 
 #: what staff may upload: whatever the library can read (at least .txt and .pdf)
 UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
@@ -65,7 +63,7 @@ def validate_upload(name: str, data: bytes) -> None:
         raise InputError(f"Tệp “{shown}” có đuôi .pdf nhưng không phải PDF.")
 
 
-def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
+def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
     """Validate `data`, store it under <index_dir>/uploads/ and add it to the pipeline's index.
 
     Raises InputError (nothing stored, index unchanged) when the file cannot be used.
@@ -80,12 +78,11 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
     tmp.write_bytes(data)
     try:
         try:
-            raw = read_file(tmp)
-            doc = build_document(raw)
+            doc, chunks, read_warnings = pipeline.read_document(tmp)
         except InputError as e:
             raise InputError(f"Tệp “{shown}” không dùng được: {_plain(str(e), tmp, shown)}") from None
-        warnings = [_plain(str(w), tmp, shown) for w in getattr(raw, "warnings", None) or []]
-        if not chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars):
+        warnings = [_plain(w, tmp, shown) for w in read_warnings]
+        if not chunks:
             raise InputError(f"Tệp “{shown}” không có đoạn văn nào sau khi làm sạch "
                              "(chỉ có tiêu đề, số liệu rời hoặc nội dung quá ngắn).")
         replaced = final.exists()
@@ -98,10 +95,7 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
         if not replaced:
             final.unlink(missing_ok=True)
         raise
-    from ..store import index as idx
-
-    meta = idx.read_meta(settings.index_dir)
-    doc_id, info = next(((k, v) for k, v in (meta.documents if meta else {}).items()
+    doc_id, info = next(((k, v) for k, v in pipeline.documents().items()
                          if v.get("path") == str(final.resolve())), (final.name, {}))
     warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
     return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced,

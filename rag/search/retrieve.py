@@ -11,34 +11,15 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..embedders.base import Embedder
 from ..store.index import LoadedIndex
-from ..types import Hit
+from ..types import Hit, SearchFilter
 from ..vi.abbreviations import Abbreviations
 from ..vi.text import bm25_terms, has_diacritics
 from .query import QUESTION_WORDS, expand_english, is_english
-
-
-@dataclass
-class SearchFilter:
-    """Restrict a search to some documents and/or a date range (ISO dates, inclusive)."""
-
-    doc_ids: set[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    def allows(self, doc_id: str, date: str | None) -> bool:
-        if self.doc_ids is not None and doc_id not in self.doc_ids:
-            return False
-        if self.date_from and (date is None or date < self.date_from):
-            return False
-        if self.date_to and (date is None or date > self.date_to):
-            return False
-        return True
 
 
 def restore_if_unaccented(question: str, index: LoadedIndex) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..store.build import FileReport
+from ..pipeline import FileReport
 
 _COLUMNS = ("tệp / file", "trạng thái", "trang", "có chữ", "OCR", "bỏ qua", "mã hoá", "đoạn")
 

@@ -79,22 +79,31 @@ class Pipeline:
         return self._embedder
 
     def ensure_index(self) -> idx.LoadedIndex:
-        """Load the index, building it from the corpus first if there is none. A long-lived
-        process (the UI) sees updates by others: when CURRENT names another version than the
-        loaded one (one small file read per call), the new version is loaded."""
+        """Load the index, building it from the corpus first when the index folder is truly
+        fresh (no marker, no version, no upload): the first run of a new clone. Anything else
+        that cannot be loaded is an error naming the fix — never a rebuild from the corpus alone,
+        which would drop every added document. A long-lived process (the UI) sees updates by
+        others: when CURRENT names another version than the loaded one (one small file read per
+        call), the new version is loaded."""
         index_dir = Path(self.settings.index_dir)
         if self._index is not None and idx.current_version(index_dir) == self._index.path:
             return self._index
         if not idx.exists(index_dir):
+            if not idx.is_fresh(index_dir):
+                raise IndexStateError(
+                    f"Chỉ mục {index_dir} thiếu tệp đánh dấu CURRENT nhưng còn dữ liệu / index "
+                    f"marker missing but the folder holds versions or uploads; {idx.REPAIR_HINT}")
             status(f"Chưa có chỉ mục: đang xây từ {self.settings.corpus} (chỉ lần đầu) / "
                    "building the index (first run only)…", self.settings.show_progress)
-            build(self.settings, self.embedder)
+            build(self.settings, self.embedder, only_if_missing=True)
+        version = idx.current_version(index_dir)
         try:
-            loaded = idx.load_index(index_dir)
+            loaded = idx.load_version(version) if version else idx.load_index(index_dir)
         except IndexFormatError:
             loaded = self._rebuild_old_format(index_dir)
         except IndexStateError:
-            # a concurrent build may have swapped CURRENT and removed the version being read
+            if idx.current_version(index_dir) == version:
+                raise  # damage, not a concurrent build that swapped CURRENT meanwhile
             loaded = idx.load_index(index_dir)
         if loaded.meta.model_id != self.embedder.model_id:
             raise IndexStateError(
@@ -111,7 +120,7 @@ class Pipeline:
     def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
         """An index from an older version: rebuild it from the files it recorded."""
         meta = idx.read_meta(index_dir)
-        paths = [Path(d["path"]) for d in (meta.documents.values() if meta else []) if Path(d["path"]).exists()]
+        paths = [Path(d.path) for d in (meta.documents.values() if meta else []) if Path(d.path).exists()]
         status("Chỉ mục định dạng cũ: đang xây lại / old index format: rebuilding…", self.settings.show_progress)
         build(self.settings, self.embedder, paths or None, rebuild=True)
         return idx.load_index(index_dir)

@@ -69,7 +69,7 @@ def test_first_load_shows_progress_then_documents(app_env):
     assert "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến" in sidebar
     from rag.store.index import read_meta
 
-    n = read_meta(app_env.dir / "index").documents["lao_cai.txt"]["chunks"]
+    n = read_meta(app_env.dir / "index").documents["lao_cai.txt"].chunks
     assert f"2023-05-10 · {n} đoạn · lao_cai.txt" in sidebar
     assert "3 tài liệu" in at.sidebar.caption[0].value
     # reruns and new sessions (tabs) reuse the loaded engine: no second load, no loading box

@@ -203,17 +203,17 @@ def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | Non
     docs = meta.documents if meta else {}
     with st.sidebar:
         st.header("📚 Tài liệu đã lập chỉ mục")
-        st.caption(f"{len(docs)} tài liệu · {sum(d.get('chunks', 0) for d in docs.values())} đoạn")
+        st.caption(f"{len(docs)} tài liệu · {sum(d.chunks for d in docs.values())} đoạn")
         with st.container(height=260 if len(docs) > 4 else "content"):
-            for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].get("date") or "", reverse=True):
-                st.markdown(f"**{_esc(d.get('title') or doc_id)}**  \n"
-                            f"<small>{d.get('date') or 'không rõ ngày'} · {d.get('chunks', 0)} đoạn · "
+            for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].date or "", reverse=True):
+                st.markdown(f"**{_esc(d.title or doc_id)}**  \n"
+                            f"<small>{d.date or 'không rõ ngày'} · {d.chunks} đoạn · "
                             f"{_esc(doc_id)}</small>", unsafe_allow_html=True)
 
         st.header("🔎 Phạm vi tìm kiếm")
         chosen = st.multiselect(
             "Chỉ tìm trong các tài liệu", options=list(docs), key="flt_docs",
-            format_func=lambda d: (docs.get(d, {}).get("title") or d)[:60], placeholder="Tất cả tài liệu")
+            format_func=lambda d: (docs[d].title if d in docs else d)[:60] or d, placeholder="Tất cả tài liệu")
         use_dates = st.toggle("Lọc theo ngày của tài liệu", key="flt_use_dates")
         date_from = date_to = None
         if use_dates:

@@ -102,10 +102,10 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
 
     meta = idx.read_meta(settings.index_dir)
     doc_id, info = next(((k, v) for k, v in (meta.documents if meta else {}).items()
-                         if v.get("path") == str(final.resolve())), (final.name, {}))
+                         if v.path == str(final.resolve())), (final.name, None))
     warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
-    return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced,
-                        report, warnings)
+    return UploadResult(final, doc_id, info.title if info else doc.title, info.chunks if info else 0,
+                        replaced, report, warnings)
 
 
 def _plain(message: str, path: Path, shown: str) -> str:

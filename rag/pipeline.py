@@ -19,6 +19,7 @@ from .search.query import QuestionInfo, analyse
 from .search.retrieve import HybridRetriever, SearchFilter, restore_if_unaccented
 from .store import index as idx
 from .store.build import IndexReport, build
+from .store.build import remove as remove_documents
 from .types import Answer, Hit
 from .vi.gazetteer import FOLDED_PROVINCES
 
@@ -131,10 +132,17 @@ class Pipeline:
         assert self._retriever is not None
         return self._retriever
 
-    def index(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
-        report = build(self.settings, self.embedder, paths, rebuild)
+    def index(self, paths: list[Path] | None = None, rebuild: bool = False,
+              sync: bool = False) -> IndexReport:
+        report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
         self._index = None  # reload lazily with the new version
         return report
+
+    def remove(self, refs: list[str]) -> tuple[IndexReport, dict[str, idx.DocumentRecord]]:
+        """Take documents (ids, paths or file names) out of the index; no model is loaded."""
+        report, removed = remove_documents(self.settings, refs)
+        self._index = None
+        return report, removed
 
     def answerer_for(self, name: str | None = None) -> Answerer:
         """The answerer called `name` (default: settings.answerer) for the current index."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..ingest.chunking import build_document, chunk_document
 from ..ingest.files import SUPPORTED, read_file
+from ..store import index as idx
 from ..store.build import IndexReport
 
 #: what staff may upload: whatever the library can read (at least .txt and .pdf)
@@ -98,14 +99,25 @@ def add_upload(pipeline, name: str, data: bytes) -> UploadResult:
         if not replaced:
             final.unlink(missing_ok=True)
         raise
-    from ..store import index as idx
-
     meta = idx.read_meta(settings.index_dir)
     doc_id, info = next(((k, v) for k, v in (meta.documents if meta else {}).items()
                          if v.path == str(final.resolve())), (final.name, None))
     warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
     return UploadResult(final, doc_id, info.title if info else doc.title, info.chunks if info else 0,
                         replaced, report, warnings)
+
+
+def remove_documents(pipeline, refs: list[str]) -> tuple[IndexReport, dict[str, idx.DocumentRecord]]:
+    """Remove documents from the index (`rag remove`, the UI's delete button) and delete the copy
+    kept under <index_dir>/uploads/ of those that were uploaded, so no later `rag index` of that
+    folder brings them back. Files elsewhere are the user's and are never deleted."""
+    report, removed = pipeline.remove(refs)
+    folder = uploads_dir(pipeline.settings.index_dir).resolve()
+    for rec in removed.values():
+        path = Path(rec.path)
+        if path.parent == folder:
+            path.unlink(missing_ok=True)
+    return report, removed
 
 
 def _plain(message: str, path: Path, shown: str) -> str:

@@ -532,3 +532,20 @@ def test_index_state_error_is_raised_for_a_bad_marker_in_the_library(tmp_path) -
     with pytest.raises(IndexStateError, match="--repair"):
         idx.current_version(tmp_path)
     assert not idx.is_fresh(tmp_path)
+
+
+def test_full_disk_in_the_ui_is_a_message_not_a_stack_trace(env, small_disk, monkeypatch) -> None:
+    """Issue #11.13: in the UI a stack trace replaced the page. A first start on a full disk (the
+    corpus index cannot be written) says so in one message."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RAG_INDEX_DIR", str(small_disk / "index"))
+    monkeypatch.setenv("RAG_FEEDBACK_DB", str(env["tmp"] / "feedback.sqlite3"))
+    _fill(small_disk, leave=8 * 1024)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=60)
+    at.run()
+    st.cache_resource.clear()
+    assert not at.exception, at.exception
+    assert "không đủ dung lượng đĩa / disk full" in at.error[0].value

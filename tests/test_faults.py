@@ -250,18 +250,33 @@ def test_check_passes_on_a_sound_index_and_hashes_every_file(env) -> None:
     assert "dense.faiss" in run("index", "--check").stderr
 
 
-def test_index_without_checksums_still_loads(env) -> None:
-    """Indexes written before checksums existed load (unverified); damaged BM25 offsets are then
-    caught when searching, as one line instead of an IndexError traceback."""
-    ok("index")
-    version = idx.current_version(env["index"])
+def _as_written_before_checksums(version: Path) -> None:
     raw = json.loads((version / "meta.json").read_text(encoding="utf-8"))
     del raw["files"]
     for doc in raw["documents"].values():
         del doc["fingerprint"], doc["ocr_pages"]  # keys added over time
     (version / "meta.json").write_text(json.dumps(raw), encoding="utf-8")
+
+
+def test_index_without_checksums_still_loads_and_gets_them_on_the_next_build(env) -> None:
+    """Indexes written before checksums existed (the lead's large ones) load, unverified."""
+    ok("index")
+    _as_written_before_checksums(idx.current_version(env["index"]))
     assert ask_json("Lào Cai tích hợp bao nhiêu dịch vụ công?")["found"]
-    assert "no checksums" in run("index", "--check").stderr
+    res = run("index", "--check")
+    assert res.exit_code == 0 and "no checksums" in res.stderr and "unverified" in res.stdout
+    env["embedder"].passage_batches.clear()
+    ok("index")  # any later build records them, embedding nothing
+    assert env["embedder"].embedded_texts == []
+    assert "index OK" in ok("index", "--check")
+
+
+def test_damaged_bm25_offsets_without_checksums_are_one_line(env) -> None:
+    """Without checksums, damaged BM25 offsets are caught when searching: one line instead of an
+    IndexError traceback."""
+    ok("index")
+    version = idx.current_version(env["index"])
+    _as_written_before_checksums(version)
     indices = np.load(version / "bm25/indices.csc.index.npy")
     indices[:] = 10**6
     np.save(version / "bm25/indices.csc.index.npy", indices)
@@ -490,7 +505,7 @@ def test_kill_9_during_writes_never_damages_the_index(env) -> None:
         proc.wait()
         loaded = idx.load_index(env["index"])
         assert {c.doc_id for c in loaded.chunks} >= set(CORPUS)
-        assert idx.check(env["index"])[1] == []
+        assert idx.check(env["index"])[1:] == ([], [])
     build(Settings(corpus=env["corpus"], index_dir=env["index"], show_progress=False), env["embedder"])
     assert not [p for p in env["index"].iterdir() if p.name.startswith((".tmp-", ".CURRENT-"))]
     assert len([p for p in env["index"].iterdir() if p.name.startswith("v-")]) == 1
@@ -512,7 +527,7 @@ def test_concurrent_writers_all_land(env, make_corpus) -> None:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     assert set(idx.read_meta(env["index"]).documents) == {*CORPUS, *(f.name for f in files)}
-    assert idx.check(env["index"])[1] == []
+    assert idx.check(env["index"])[1:] == ([], [])
 
 
 def test_leftover_tmp_folders_are_cleaned(env) -> None:

@@ -109,15 +109,18 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
             click.echo(f"Đã sửa / repaired: CURRENT → {version.name}"
                        + (f"; đã dọn / removed {', '.join(removed)}" if removed else ""))
             return
-        version, problems = idx.check(settings.index_dir)
+        version, problems, warnings = idx.check(settings.index_dir)
+        for w in warnings:
+            click.echo(f"Cảnh báo / warning: {w}", err=True)
         if problems:
             for p in problems:
                 click.echo(f"Hỏng / damaged: {p}", err=True)
             raise IndexStateError(f"chỉ mục {version} không nguyên vẹn / index is damaged: "
                                   f"{idx.REPAIR_HINT}")
         meta = idx.read_version_meta(version)
-        click.echo(f"Chỉ mục nguyên vẹn / index OK: {version} ({len(meta.documents)} tài liệu, "
-                   f"{meta.n_chunks} đoạn, {len(meta.files)} tệp đã kiểm tra)")
+        click.echo(f"Chỉ mục {'đọc được' if warnings else 'nguyên vẹn'} / index "
+                   f"{'loads (unverified)' if warnings else 'OK'}: {version} ({len(meta.documents)} "
+                   f"tài liệu, {meta.n_chunks} đoạn, {len(meta.files)} tệp đã kiểm tra)")
         return
     if sync and not paths:
         raise InputError("--sync cần thư mục / --sync needs the folder: rag index --sync THƯ_MỤC")

@@ -513,22 +513,24 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
     return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df, abbreviations)
 
 
-def check(index_dir: Path) -> tuple[Path, list[str]]:
-    """`rag index --check`: the live version, and what is wrong with it (every byte re-hashed)."""
+def check(index_dir: Path) -> tuple[Path, list[str], list[str]]:
+    """`rag index --check`: the live version, what is wrong with it (every byte re-hashed, every
+    part loaded), and warnings (an index written before checksums existed can only be loaded)."""
     version = current_version(Path(index_dir))
     if version is None:
         raise IndexStateError(f"Chưa có chỉ mục / no index in {index_dir}: chạy / run `rag index`")
     meta = read_version_meta(version)
     problems = verify_files(version, meta, full=True)
-    if not meta.files:
-        problems.append("không có mã kiểm tra / no checksums recorded (index written before "
-                        "checksums existed): rag index --rebuild to add them")
+    warnings = [] if meta.files else [
+        "không có mã kiểm tra / no checksums recorded (index written before they existed): "
+        "lập chỉ mục lại một lần để ghi / run `rag index <your folders>` once to record them "
+        "(nothing is re-embedded)"]
     if not problems:
         try:
             load_version(version, full_check=True)
         except IndexStateError as e:
             problems.append(str(e))
-    return version, problems
+    return version, problems, warnings
 
 
 def repair(index_dir: Path) -> tuple[Path, list[str]]:

@@ -83,10 +83,10 @@ def _doc_ids(files: list[Path], known: dict[str, idx.DocumentRecord]) -> dict[Pa
     return ids
 
 
-def _under(path: str, roots: list[Path]) -> bool:
-    """Whether a recorded document path lies in one of the given files or folders."""
+def _under(path: str, roots: list[tuple[Path, bool]]) -> bool:
+    """Whether a recorded document path is one of the given (path, is folder) or lies in one."""
     p = Path(path)
-    return any(p == r or (r.is_dir() and p.is_relative_to(r)) for r in roots)
+    return any(p == r or (is_dir and p.is_relative_to(r)) for r, is_dir in roots)
 
 
 def _previous(index_dir: Path, settings: Settings,
@@ -124,7 +124,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
     if not files and not sync:
         raise InputError(f"Không có tệp được hỗ trợ nào / no supported files in: "
                          f"{', '.join(map(str, paths))}")
-    roots = [p.resolve() for p in paths]
+    roots = [(p.resolve(), p.is_dir()) for p in paths]
     present = {str(f.resolve()) for f in files}
     report = IndexReport()
     with idx.build_lock(index_dir):

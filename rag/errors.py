@@ -19,3 +19,7 @@ class IndexFormatError(IndexStateError):
 
 class ModelError(RagError):
     """The embedding model cannot be loaded."""
+
+
+class DiskFullError(RagError):
+    """No space left while writing: nothing was half-written, the previous state is kept."""

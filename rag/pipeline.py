@@ -29,6 +29,8 @@ from .search.retrieve import HybridRetriever, restore_if_unaccented
 from .store import index as idx
 from .store.build import FileReport as FileReport
 from .store.build import IndexReport, build
+from .store.build import remove as remove_documents
+from .store.index import DocumentRecord as DocumentRecord
 from .types import Answer, Chunk, Document, Hit, SearchFilter
 from .vi.gazetteer import FOLDED_PROVINCES
 
@@ -98,9 +100,12 @@ class Pipeline:
         return self._embedder
 
     def ensure_index(self) -> idx.LoadedIndex:
-        """Load the index, building it from the corpus first if there is none. A long-lived
-        process (the UI) sees updates by others: when CURRENT names another version than the
-        loaded one (one small file read per call), the new version is loaded."""
+        """Load the index, building it from the corpus first when the index folder is truly
+        fresh (no marker, no version, no upload): the first run of a new clone. Anything else
+        that cannot be loaded is an error naming the fix — never a rebuild from the corpus alone,
+        which would drop every added document. A long-lived process (the UI) sees updates by
+        others: when CURRENT names another version than the loaded one (one small file read per
+        call), the new version is loaded."""
         return self._current().index
 
     def _current(self) -> Loaded:
@@ -109,15 +114,21 @@ class Pipeline:
         if current is not None and idx.current_version(index_dir) == current.index.path:
             return current
         if not idx.exists(index_dir):
+            if not idx.is_fresh(index_dir):
+                raise IndexStateError(
+                    f"Chỉ mục {index_dir} thiếu tệp đánh dấu CURRENT nhưng còn dữ liệu / index "
+                    f"marker missing but the folder holds versions or uploads; {idx.REPAIR_HINT}")
             status(f"Chưa có chỉ mục: đang xây từ {self.settings.corpus} (chỉ lần đầu) / "
                    "building the index (first run only)…", self.settings.show_progress)
-            build(self.settings, self.embedder)
+            build(self.settings, self.embedder, only_if_missing=True)
+        version = idx.current_version(index_dir)
         try:
-            loaded = idx.load_index(index_dir)
+            loaded = idx.load_version(version) if version else idx.load_index(index_dir)
         except IndexFormatError:
             loaded = self._rebuild_old_format(index_dir)
         except IndexStateError:
-            # a concurrent build may have swapped CURRENT and removed the version being read
+            if idx.current_version(index_dir) == version:
+                raise  # damage, not a concurrent build that swapped CURRENT meanwhile
             loaded = idx.load_index(index_dir)
         if loaded.meta.model_id != self.embedder.model_id:
             raise IndexStateError(
@@ -132,15 +143,22 @@ class Pipeline:
     def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
         """An index from an older version: rebuild it from the files it recorded."""
         meta = idx.read_meta(index_dir)
-        paths = [Path(d["path"]) for d in (meta.documents.values() if meta else []) if Path(d["path"]).exists()]
+        paths = [Path(d.path) for d in (meta.documents.values() if meta else []) if Path(d.path).exists()]
         status("Chỉ mục định dạng cũ: đang xây lại / old index format: rebuilding…", self.settings.show_progress)
         build(self.settings, self.embedder, paths or None, rebuild=True)
         return idx.load_index(index_dir)
 
-    def index(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
-        report = build(self.settings, self.embedder, paths, rebuild)
+    def index(self, paths: list[Path] | None = None, rebuild: bool = False,
+              sync: bool = False) -> IndexReport:
+        report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
         self._loaded = None  # reload lazily with the new version
         return report
+
+    def remove(self, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
+        """Take documents (ids, paths or file names) out of the index; no model is loaded."""
+        report, removed = remove_documents(self.settings, refs)
+        self._loaded = None
+        return report, removed
 
     def read_document(self, path: Path) -> tuple[Document, list[Chunk], list[str]]:
         """One file through ingest → clean → chunk as `index` would take it, without touching
@@ -151,7 +169,7 @@ class Pipeline:
         chunks = chunk_document(doc, self.settings.max_chunk_tokens, self.settings.min_chunk_chars)
         return doc, chunks, [str(w) for w in getattr(raw, "warnings", None) or []]
 
-    def documents(self) -> dict[str, dict]:
+    def documents(self) -> dict[str, DocumentRecord]:
         """The indexed documents (doc_id → path, title, date, chunks…), read from the current
         version's metadata without loading the index."""
         meta = idx.read_meta(Path(self.settings.index_dir))

@@ -14,7 +14,15 @@ from rag.errors import IndexStateError, InputError
 from rag.ingest.chunking import build_document, chunk_document
 from rag.ingest.files import RawFile
 from rag.store.build import build
-from rag.store.index import IndexMeta, current_version, exists, load_index, read_meta, write_index
+from rag.store.index import (
+    DocumentRecord,
+    IndexMeta,
+    current_version,
+    exists,
+    load_index,
+    read_meta,
+    write_index,
+)
 
 
 def _chunks(tmp_path: Path, files: dict[str, str] = CORPUS):
@@ -26,7 +34,8 @@ def _chunks(tmp_path: Path, files: dict[str, str] = CORPUS):
 
 def _write(index_dir: Path, emb: FakeEmbedder, chunks) -> Path:
     meta = IndexMeta(model_id=emb.model_id, backend=emb.backend, dim=emb.dim,
-                     chunking={"max_tokens": 350, "min_chars": 120}, documents={"x": {"k": 1}})
+                     chunking={"max_tokens": 350, "min_chars": 120},
+                     documents={"x": DocumentRecord(path="/x.txt", title="X")})
     return write_index(index_dir, meta, chunks, emb.embed_passages([c.text for c in chunks]))
 
 
@@ -47,7 +56,7 @@ def test_round_trip(tmp_path, fake_embedder) -> None:
     assert loaded.meta.model_id == fake_embedder.model_id
     assert loaded.meta.dim == fake_embedder.dim
     assert loaded.meta.chunking == {"max_tokens": 350, "min_chars": 120}
-    assert loaded.meta.documents == {"x": {"k": 1}}
+    assert loaded.meta.documents == {"x": DocumentRecord(path="/x.txt", title="X")}
     assert loaded.meta.created
     assert loaded.chunk_ids() == {c.chunk_id: i for i, c in enumerate(chunks)}
     assert loaded.df["lao"] >= 1
@@ -169,12 +178,13 @@ def test_damaged_index_raises_index_state_error(tmp_path, fake_embedder, damage)
         load_index(tmp_path / "index")
 
 
-def test_current_pointing_nowhere_is_no_index(tmp_path, fake_embedder) -> None:
+def test_current_pointing_nowhere_is_an_error_naming_repair(tmp_path, fake_embedder) -> None:
     index_dir = tmp_path / "index"
     _write(index_dir, fake_embedder, _chunks(tmp_path))
-    (index_dir / "CURRENT").write_text("v-does-not-exist", encoding="utf-8")
-    assert not exists(index_dir)
-    with pytest.raises(IndexStateError):
+    (index_dir / "CURRENT").write_text("v-20200101T000000-1-1", encoding="utf-8")
+    with pytest.raises(IndexStateError, match="rag index --repair"):
+        exists(index_dir)
+    with pytest.raises(IndexStateError, match="rag index --repair"):
         load_index(index_dir)
 
 
@@ -195,9 +205,9 @@ def test_build_records_meta_and_report(make_corpus, settings_for, fake_embedder)
                                     "min_chars": settings.min_chunk_chars}
     assert set(loaded.meta.documents) == set(CORPUS)
     doc = loaded.meta.documents["lao_cai.txt"]
-    assert doc["title"] == "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến"
-    assert doc["date"] == "2023-05-10"
-    assert doc["chunks"] == sum(c.doc_id == "lao_cai.txt" for c in loaded.chunks)
+    assert doc.title == "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến"
+    assert doc.date == "2023-05-10"
+    assert doc.chunks == sum(c.doc_id == "lao_cai.txt" for c in loaded.chunks)
 
 
 def test_second_build_embeds_nothing(make_corpus, settings_for, fake_embedder) -> None:
@@ -252,13 +262,20 @@ def test_model_change_reembeds_everything(make_corpus, settings_for, fake_embedd
     assert load_index(settings.index_dir).meta.model_id == "test/another-model"
 
 
-def test_corrupt_previous_index_is_rebuilt(make_corpus, settings_for, fake_embedder) -> None:
+def test_corrupt_previous_index_is_an_error_not_a_smaller_index(make_corpus, settings_for,
+                                                                fake_embedder) -> None:
+    """Issue #11.2: an incremental build over a damaged index used to rebuild from the given
+    paths alone (every other document dropped, one warning line)."""
     settings = settings_for(make_corpus())
     first = build(settings, fake_embedder)
     _corrupt_chunks(first.path)
-    report = build(settings, fake_embedder)
-    assert report.embedded == first.chunks
-    assert len(load_index(settings.index_dir).chunks) == first.chunks
+    extra = make_corpus({"moi.txt": "Hòa Lâm số hóa hồ sơ đất đai\nTỉnh đã số hóa 85% hồ sơ địa chính "
+                                    "trong năm qua, phục vụ tra cứu trực tuyến cho người dân."}, name="extra")
+    with pytest.raises(IndexStateError, match="rag index --repair"):
+        build(settings, fake_embedder, paths=[extra / "moi.txt"])
+    assert current_version(settings.index_dir) == first.path  # untouched
+    report = build(settings, fake_embedder, rebuild=True)  # the named way out still works
+    assert len(load_index(settings.index_dir).chunks) == report.chunks == first.chunks
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_first_load_shows_progress_then_documents(app_env):
     assert "Lào Cai đẩy mạnh cung cấp dịch vụ công trực tuyến" in sidebar
     from rag.store.index import read_meta
 
-    n = read_meta(app_env.dir / "index").documents["lao_cai.txt"]["chunks"]
+    n = read_meta(app_env.dir / "index").documents["lao_cai.txt"].chunks
     assert f"2023-05-10 · {n} đoạn · lao_cai.txt" in sidebar
     assert "3 tài liệu" in at.sidebar.caption[0].value
     # reruns and new sessions (tabs) reuse the loaded engine: no second load, no loading box
@@ -189,6 +189,56 @@ def test_empty_question_is_ignored_and_errors_are_messages(app_env, monkeypatch)
     monkeypatch.setattr(Pipeline, "run", broken)
     ask(at, LAO_CAI_Q)
     assert "Chỉ mục hỏng" in at.error[0].value and len(at.session_state.turns) == 0
+
+
+DA_NANG_Q = "Kinh tế số của Đà Nẵng đóng góp bao nhiêu phần trăm?"
+
+
+def _sources(at: AppTest, turn: int) -> str:
+    """Everything the assistant's reply of `turn` shows: answer, source cards and related passages."""
+    msg = at.chat_message[2 * turn + 1]
+    return "\n".join([m.value for m in msg.markdown] + [e.label for e in msg.expander]
+                     + [c.value for c in msg.caption])
+
+
+def test_delete_button_asks_first_then_removes_the_document_everywhere(app_env):
+    """Issue #11.3: no way to remove a document from the UI. The delete button asks to confirm; once
+    removed, the document is gone from the list, the filter, answers, source cards and related
+    passages — and a past answer quoting it no longer shows it."""
+    at = ask(start(), DA_NANG_Q)
+    assert "da_nang.txt" in _sources(at, 0) and "16,5%" in _sources(at, 0)
+    at.sidebar.button(key="del-da_nang.txt").click().run()
+    assert "Gỡ “Đà Nẵng phát triển kinh tế số”" in at.sidebar.warning[0].value
+    at.sidebar.button(key="confirm-delete-no").click().run()  # cancel: nothing happens
+    assert not at.sidebar.warning and "3 tài liệu" in at.sidebar.caption[0].value
+
+    at.sidebar.button(key="del-da_nang.txt").click().run()
+    at.sidebar.button(key="confirm-delete-yes").click().run()
+    assert not at.exception, at.exception
+    assert "Đã gỡ “Đà Nẵng phát triển kinh tế số”" in at.sidebar.success[0].value
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "da_nang.txt" not in sidebar and "2 tài liệu" in at.sidebar.caption[0].value
+    assert "da_nang.txt" not in at.sidebar.multiselect[0].options
+    past = _sources(at, 0)
+    assert "da_nang.txt" not in past and "16,5%" not in past and "đã được gỡ" in past
+    ask(at, DA_NANG_Q)
+    now = _sources(at, 1)
+    assert "da_nang.txt" not in now and "16,5%" not in now and "Đà Nẵng phát triển" not in now
+    from rag.store.index import read_meta
+
+    assert "da_nang.txt" not in read_meta(app_env.dir / "index").documents
+
+
+def test_deleting_an_upload_removes_its_copy(app_env, fake_embedder):
+    at = start()
+    other = Pipeline(load_settings(show_progress=False), embedder=fake_embedder)
+    res = add_upload(other, "dien_bien.txt", ("Điện Biên đẩy mạnh sử dụng chữ ký số\nTính đến hết tháng 8, "
+                                              "tỉnh Điện Biên đã cấp 4.321 chứng thư chữ ký số cho cán bộ, "
+                                              "công chức, viên chức các cấp.\n").encode())
+    at.run()
+    at.sidebar.button(key=f"del-{res.doc_id}").click().run()
+    at.sidebar.button(key="confirm-delete-yes").click().run()
+    assert not res.path.exists() and "3 tài liệu" in at.sidebar.caption[0].value
 
 
 def test_rag_ui_runs_streamlit_on_localhost(monkeypatch, tmp_path):

@@ -18,10 +18,10 @@ from datetime import date
 import streamlit as st
 
 from rag.app.feedback import DOWN, UP, FeedbackStore
-from rag.app.uploads import UPLOAD_SUFFIXES, add_upload
+from rag.app.uploads import UPLOAD_SUFFIXES, add_upload, remove_documents
 from rag.config import Settings, load_settings
 from rag.errors import RagError
-from rag.pipeline import Pipeline, Result
+from rag.pipeline import DocumentRecord, Pipeline, Result
 from rag.types import Answer, Citation, SearchFilter
 
 EXAMPLES = [
@@ -39,6 +39,16 @@ class Engine:
     feedback: FeedbackStore
     lock: threading.RLock = field(default_factory=threading.RLock)
     ready: bool = False
+    _live: tuple[object, frozenset[str]] = (None, frozenset())
+
+    def live_chunks(self) -> frozenset[str]:
+        """Chunk ids of the current index version: past answers quoting a document removed since
+        are not shown again."""
+        with self.lock:
+            index = self.pipeline.ensure_index()
+            if self._live[0] != index.path:
+                self._live = (index.path, frozenset(c.chunk_id for c in index.chunks))
+            return self._live[1]
 
 
 @st.cache_resource(show_spinner=False)
@@ -168,7 +178,10 @@ def render_turn(engine: Engine, turn: dict) -> None:
                        "dưới đây là câu trích nguyên văn.")
         elif answer.answerer == "llm" and answer.found:
             st.caption("🤖 Do mô hình ngôn ngữ viết; số liệu, ngày, tên đã được đối chiếu với nguồn.")
-        if answer.found:
+        live = engine.live_chunks()
+        if answer.found and any(c.chunk_id not in live for c in answer.citations):
+            st.caption("🗑️ Tài liệu nguồn của câu trả lời này đã được gỡ khỏi chỉ mục; hãy hỏi lại.")
+        elif answer.found:
             st.markdown(answer_html(answer), unsafe_allow_html=True)
             st.markdown("**Nguồn**")
             source_cards(answer.citations)
@@ -177,9 +190,10 @@ def render_turn(engine: Engine, turn: dict) -> None:
         else:
             st.warning(f"**{_esc(answer.answer)}** Các tài liệu đã lập chỉ mục không nêu thông tin này; "
                        "dưới đây là những đoạn gần nhất để bạn tự kiểm tra.", icon="🔍")
-            if answer.related:
+            related = [c for c in answer.related[:3] if c.chunk_id in live]
+            if related:
                 st.markdown("**Đoạn liên quan nhất**")
-                source_cards(answer.related[:3], by_passage=True)
+                source_cards(related, by_passage=True)
         if turn.get("scope"):
             st.caption(f"Phạm vi: {turn['scope']}")
         feedback_row(engine, turn)
@@ -198,17 +212,21 @@ def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | Non
         docs = {}
     with st.sidebar:
         st.header("📚 Tài liệu đã lập chỉ mục")
-        st.caption(f"{len(docs)} tài liệu · {sum(d.get('chunks', 0) for d in docs.values())} đoạn")
+        st.caption(f"{len(docs)} tài liệu · {sum(d.chunks for d in docs.values())} đoạn")
         with st.container(height=260 if len(docs) > 4 else "content"):
-            for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].get("date") or "", reverse=True):
-                st.markdown(f"**{_esc(d.get('title') or doc_id)}**  \n"
-                            f"<small>{d.get('date') or 'không rõ ngày'} · {d.get('chunks', 0)} đoạn · "
-                            f"{_esc(doc_id)}</small>", unsafe_allow_html=True)
+            for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].date or "", reverse=True):
+                text, button = st.columns([0.86, 0.14], vertical_alignment="center")
+                text.markdown(f"**{_esc(d.title or doc_id)}**  \n"
+                              f"<small>{d.date or 'không rõ ngày'} · {d.chunks} đoạn · "
+                              f"{_esc(doc_id)}</small>", unsafe_allow_html=True)
+                button.button("🗑️", key=f"del-{doc_id}", help="Gỡ tài liệu này khỏi chỉ mục",
+                              on_click=_ask_to_delete, args=(doc_id,))
+        delete_section(engine, docs)
 
         st.header("🔎 Phạm vi tìm kiếm")
         chosen = st.multiselect(
             "Chỉ tìm trong các tài liệu", options=list(docs), key="flt_docs",
-            format_func=lambda d: (docs.get(d, {}).get("title") or d)[:60], placeholder="Tất cả tài liệu")
+            format_func=lambda d: (docs[d].title if d in docs else d)[:60] or d, placeholder="Tất cả tài liệu")
         use_dates = st.toggle("Lọc theo ngày của tài liệu", key="flt_use_dates")
         date_from = date_to = None
         if use_dates:
@@ -247,6 +265,38 @@ def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | Non
                            date_from=date_from.isoformat() if date_from else None,
                            date_to=date_to.isoformat() if date_to else None)
     return k, flt, "; ".join(scope), answerer
+
+
+def _ask_to_delete(doc_id: str) -> None:
+    st.session_state.confirm_delete = doc_id
+    st.session_state.doc_msgs = []
+
+
+def delete_section(engine: Engine, docs: dict[str, DocumentRecord]) -> None:
+    """The confirm step of a delete button: removing is destructive, so it is asked once more."""
+    state = st.session_state
+    doc_id = state.get("confirm_delete")
+    if doc_id and doc_id in docs:
+        title = docs[doc_id].title or doc_id
+        st.warning(f"Gỡ “{_esc(title)}” ({_esc(doc_id)}) khỏi chỉ mục? Tài liệu sẽ không còn được dùng để "
+                   "trả lời hay trích dẫn. Tệp tải lên qua giao diện cũng bị xóa.", icon="🗑️")
+        yes, no = st.columns(2)
+        if yes.button("Gỡ tài liệu", type="primary", key="confirm-delete-yes"):
+            try:
+                with st.spinner(f"Đang gỡ “{title}”…"), engine.lock:
+                    remove_documents(engine.pipeline, [doc_id])
+            except (RagError, OSError) as e:
+                state.doc_msgs = [("error", f"Không gỡ được “{title}”: {e}")]
+            else:
+                state.doc_msgs = [("success", f"Đã gỡ “{title}” khỏi chỉ mục.")]
+                state.flt_docs = [d for d in state.get("flt_docs", []) if d != doc_id]
+            state.confirm_delete = None
+            st.rerun()
+        if no.button("Hủy", key="confirm-delete-no"):
+            state.confirm_delete = None
+            st.rerun()
+    for kind, msg in state.get("doc_msgs", []):
+        (st.success if kind == "success" else st.error)(msg)
 
 
 def upload_section(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..config import load_settings
-from ..errors import RagError
+from ..errors import IndexStateError, RagError
 
 
 def _pipeline(ctx: click.Context, **overrides: object):
@@ -34,7 +35,10 @@ class _Group(click.Group):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
             ctx.exit(0)
         except OSError as e:  # disk full, permissions, a folder where a file should be...
-            click.echo(f"Lỗi hệ thống tệp / file system error: {e}", err=True)
+            full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+            click.echo("Lỗi / error: không đủ dung lượng đĩa / disk full: " if full else
+                       "Lỗi hệ thống tệp / file system error: ", nl=False, err=True)
+            click.echo(str(e), err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Đã dừng / interrupted", err=True)
@@ -65,10 +69,18 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Xây lại từ đầu chỉ với các đường dẫn đã cho.")
+@click.option("--sync", is_flag=True,
+              help="Đồng bộ với thư mục: tài liệu có tệp đã xóa khỏi thư mục bị gỡ khỏi chỉ mục; "
+                   "tệp đổi tên được trỏ lại, không nhúng lại.")
+@click.option("--repair", is_flag=True,
+              help="Sửa chỉ mục hỏng: chọn phiên bản đầy đủ mới nhất, dọn phần dở dang.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Kiểm tra toàn bộ chỉ mục (băm lại mọi tệp); thoát mã 1 nếu hỏng.")
 @click.option("--report", "show_report", is_flag=True,
               help="In bảng từng tệp: số trang, trang có chữ, trang OCR, mã hoá cũ, số đoạn, cảnh báo.")
 @click.pass_context
-def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_report: bool) -> None:
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool, repair: bool,
+          check_only: bool, show_report: bool) -> None:
     """Lập chỉ mục tài liệu (.pdf, .docx, .doc, .md, .txt, .html): mặc định thư mục seeds/.
 
     Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
@@ -77,8 +89,42 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_repor
     Ví dụ: rag index                 # seeds/
            rag index bao-cao.pdf     # thêm một tài liệu
            rag index van-ban/ --report
+           rag index --sync van-ban/ # gỡ tài liệu đã xóa khỏi van-ban/
+           rag index --check         # kiểm tra từng byte
+           rag index --repair        # sau mất điện / tệp CURRENT hỏng
     """
-    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild)
+    from ..errors import InputError
+
+    if (repair or check_only) and (paths or rebuild or sync or (repair and check_only)):
+        raise InputError("--repair và --check dùng riêng / --repair and --check take no paths "
+                         "and no other option")
+    if sync and rebuild:
+        raise InputError("--sync và --rebuild không dùng cùng nhau / use --sync or --rebuild")
+    settings = load_settings(**(ctx.obj or {}))
+    if repair or check_only:
+        from ..store import index as idx
+
+        if repair:
+            version, removed = idx.repair(settings.index_dir)
+            click.echo(f"Đã sửa / repaired: CURRENT → {version.name}"
+                       + (f"; đã dọn / removed {', '.join(removed)}" if removed else ""))
+            return
+        version, problems, warnings = idx.check(settings.index_dir)
+        for w in warnings:
+            click.echo(f"Cảnh báo / warning: {w}", err=True)
+        if problems:
+            for p in problems:
+                click.echo(f"Hỏng / damaged: {p}", err=True)
+            raise IndexStateError(f"chỉ mục {version} không nguyên vẹn / index is damaged: "
+                                  f"{idx.REPAIR_HINT}")
+        meta = idx.read_version_meta(version)
+        click.echo(f"Chỉ mục {'đọc được' if warnings else 'nguyên vẹn'} / index "
+                   f"{'loads (unverified)' if warnings else 'OK'}: {version} ({len(meta.documents)} "
+                   f"tài liệu, {meta.n_chunks} đoạn, {len(meta.files)} tệp đã kiểm tra)")
+        return
+    if sync and not paths:
+        raise InputError("--sync cần thư mục / --sync needs the folder: rag index --sync THƯ_MỤC")
+    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync)
     if show_report:
         from .report import format_report
 
@@ -88,8 +134,43 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_repor
             click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
         for path, kept in report.duplicates:
             click.echo(f"Cảnh báo / warning: {path} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
+    for old, new in report.renamed:
+        click.echo(f"Đổi tên / renamed: {old} → {new} (không nhúng lại / not re-embedded)")
+    for doc in report.removed:
+        if not any(doc == old for old, _ in report.renamed):
+            click.echo(f"Đã gỡ / removed: {doc}")
+    if report.missing:
+        click.echo(f"Cảnh báo / warning: {len(report.missing)} tài liệu không còn tệp trong thư mục, vẫn "
+                   f"trong chỉ mục / documents whose file is gone stay indexed: {', '.join(report.missing[:5])}"
+                   f" — gỡ bằng / remove with: rag index --sync {' '.join(map(str, paths)) or settings.corpus}",
+                   err=True)
+    for doc in report.dropped:
+        click.echo(f"Cảnh báo / warning: {doc}: tệp không còn, đã bỏ / file gone, dropped", err=True)
+    if report.path is None:  # a first run that found the index built meanwhile
+        return
     click.echo(f"Đã lập chỉ mục {report.documents} tài liệu, {report.chunks} đoạn "
                f"(nhúng mới {report.embedded}, dùng lại {report.reused}) → {report.path}")
+
+
+@main.command()
+@click.argument("documents", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx: click.Context, documents: tuple[str, ...]) -> None:
+    """Gỡ tài liệu khỏi chỉ mục (theo mã, tên tệp hoặc đường dẫn): không còn trong câu trả lời,
+    nguồn trích dẫn hay danh sách tài liệu. Tệp gốc không bị xóa (trừ bản tải lên qua giao diện).
+
+    \b
+    Ví dụ: rag remove bao-cao-cu.pdf
+           rag remove 2023/bao_cao.txt /du-lieu/van-ban/quyet-dinh.pdf
+    """
+    from .uploads import remove_documents
+
+    report, removed = remove_documents(_pipeline(ctx), list(documents))
+    for doc in report.removed:
+        rec = removed.get(doc)
+        click.echo(f"Đã gỡ / removed: {doc}" + (f" ({rec.title or rec.source})" if rec else
+                                                 " (bản sao / a copy of another document)"))
+    click.echo(f"Còn / left: {report.documents} tài liệu, {report.chunks} đoạn → {report.path}")
 
 
 def _print_answer(ans, show_related: bool = True) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..pipeline import SUPPORTED, IndexReport, Pipeline
+from ..pipeline import SUPPORTED, DocumentRecord, IndexReport, Pipeline
 
 #: what staff may upload: whatever the library can read (at least .txt and .pdf)
 UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
@@ -96,10 +96,23 @@ def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
             final.unlink(missing_ok=True)
         raise
     doc_id, info = next(((k, v) for k, v in pipeline.documents().items()
-                         if v.get("path") == str(final.resolve())), (final.name, {}))
+                         if v.path == str(final.resolve())), (final.name, None))
     warnings += [_plain(reason, final, shown) for _, reason in report.skipped]
-    return UploadResult(final, doc_id, info.get("title", doc.title), info.get("chunks", 0), replaced,
-                        report, warnings)
+    return UploadResult(final, doc_id, info.title if info else doc.title, info.chunks if info else 0,
+                        replaced, report, warnings)
+
+
+def remove_documents(pipeline: Pipeline, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
+    """Remove documents from the index (`rag remove`, the UI's delete button) and delete the copy
+    kept under <index_dir>/uploads/ of those that were uploaded, so no later `rag index` of that
+    folder brings them back. Files elsewhere are the user's and are never deleted."""
+    report, removed = pipeline.remove(refs)
+    folder = uploads_dir(pipeline.settings.index_dir).resolve()
+    for rec in removed.values():
+        path = Path(rec.path)
+        if path.parent == folder:
+            path.unlink(missing_ok=True)
+    return report, removed
 
 
 def _plain(message: str, path: Path, shown: str) -> str:

@@ -1,7 +1,10 @@
-"""Building the index: ingest → clean → chunk → embed → write, incrementally.
+"""Building the index: ingest → clean → chunk → embed → write, incrementally; and removing.
 
-Chunks keep content-hash ids, so a chunk whose text and document are unchanged keeps its vector
-from the previous index and is not embedded again.
+A chunk whose text is already in the previous index keeps its vector and is not embedded again
+(so a renamed file costs no embedding). Nothing already indexed is dropped unless asked for:
+`rebuild` holds exactly the given paths, `sync` removes documents whose files left the given
+folders, `remove` removes named documents. An index that cannot be read is an error naming the
+fix, never a silent rebuild from fewer documents.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from ..config import Settings
 from ..embedders.base import Embedder
-from ..errors import IndexStateError, InputError
+from ..errors import IndexFormatError, InputError
 from ..ingest.chunking import build_document, chunk_document
 from ..ingest.dedup import fingerprint, is_duplicate
 from ..ingest.files import collect_paths, read_file
@@ -53,13 +56,17 @@ class IndexReport:
     path: Path | None = None
     files: list[FileReport] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, kept document id)
+    removed: list[str] = field(default_factory=list)  # document ids taken out of the index
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old id, new id), not re-embedded
+    missing: list[str] = field(default_factory=list)  # ids whose file left an indexed folder (no sync)
+    dropped: list[str] = field(default_factory=list)  # unreadable when the index had to be re-ingested
 
 
 def _chunking_settings(settings: Settings) -> dict:
     return {"max_tokens": settings.max_chunk_tokens, "min_chars": settings.min_chunk_chars}
 
 
-def _doc_ids(files: list[Path], known: dict[str, dict]) -> dict[Path, str]:
+def _doc_ids(files: list[Path], known: dict[str, idx.DocumentRecord]) -> dict[Path, str]:
     """The file name, unless another file (in this run or already indexed) has it: then as many
     parent folders as make it unique ("2023/bao_cao.txt")."""
     ids: dict[Path, str] = {}
@@ -68,7 +75,7 @@ def _doc_ids(files: list[Path], known: dict[str, dict]) -> dict[Path, str]:
         parts = f.resolve().parts
         for depth in range(1, len(parts) + 1):
             cand = "/".join(parts[-depth:])
-            clash_known = cand in known and known[cand].get("path") != path
+            clash_known = cand in known and known[cand].path != path
             clash_run = any(o != f and "/".join(o.resolve().parts[-depth:]) == cand for o in files)
             if not clash_known and not clash_run:
                 break
@@ -76,36 +83,77 @@ def _doc_ids(files: list[Path], known: dict[str, dict]) -> dict[Path, str]:
     return ids
 
 
+def _under(path: str, roots: list[tuple[Path, bool]]) -> bool:
+    """Whether a recorded document path is one of the given (path, is folder) or lies in one."""
+    p = Path(path)
+    return any(p == r or (is_dir and p.is_relative_to(r)) for r, is_dir in roots)
+
+
+def _previous(index_dir: Path, settings: Settings,
+              embedder: Embedder) -> tuple[idx.LoadedIndex | None, dict[str, idx.DocumentRecord]]:
+    """The index to extend and its documents. When its vectors cannot be reused (older format,
+    another model or chunking) the documents are still returned, to be read again from their
+    files: nothing indexed is silently dropped. A damaged index raises (the fix is --repair)."""
+    if not idx.exists(index_dir):
+        return None, {}
+    try:
+        old = idx.load_index(index_dir)
+    except IndexFormatError:
+        meta = idx.read_meta(index_dir)
+        status("Chỉ mục định dạng cũ: đọc lại các tài liệu / old index format: re-reading its "
+               "documents", settings.show_progress)
+        return None, dict(meta.documents) if meta else {}
+    if old.meta.model_id != embedder.model_id or old.meta.chunking != _chunking_settings(settings):
+        status("Mô hình hoặc cách chia đoạn đã đổi: xây lại chỉ mục / model or chunking changed: "
+               "rebuilding", settings.show_progress)
+        return None, dict(old.meta.documents)
+    return old, dict(old.meta.documents)
+
+
 def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
-          rebuild: bool = False) -> IndexReport:
+          rebuild: bool = False, sync: bool = False, only_if_missing: bool = False) -> IndexReport:
     """Index `paths` (default: the corpus folder). Without `rebuild`, documents already in the
     index stay and the given ones are added or updated; with it, the index holds exactly
-    `paths`. A bad file is skipped with a warning; if no file is usable, nothing is written."""
+    `paths`. With `sync`, documents whose file is no longer in the given folders are removed
+    (a renamed file is re-pointed, its passages not embedded again). `only_if_missing`: do
+    nothing if an index appeared while waiting for the lock (a first run racing `rag index`).
+    A bad file is skipped with a warning; if no file is usable, nothing is written."""
     index_dir = Path(settings.index_dir)
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files = collect_paths(paths)
-    if not files:
+    if not files and not sync:
         raise InputError(f"Không có tệp được hỗ trợ nào / no supported files in: "
                          f"{', '.join(map(str, paths))}")
+    roots = [(p.resolve(), p.is_dir()) for p in paths]
+    present = {str(f.resolve()) for f in files}
     report = IndexReport()
     with idx.build_lock(index_dir):
-        old = None
-        if not rebuild and idx.exists(index_dir):
-            try:
-                old = idx.load_index(index_dir)
-            except IndexStateError as e:
-                log.warning("%s — rebuilding from scratch", e)
-        if old is not None and (old.meta.model_id != embedder.model_id
-                                or old.meta.chunking != _chunking_settings(settings)):
-            status("Mô hình hoặc cách chia đoạn đã đổi: xây lại chỉ mục / model or chunking changed: "
-                   "rebuilding", settings.show_progress)
-            old = None
-
-        documents: dict[str, dict] = dict(old.meta.documents) if old else {}
+        if only_if_missing and idx.exists(index_dir):
+            report.path = idx.current_version(index_dir)
+            return report
+        old, documents = (None, {}) if rebuild else _previous(index_dir, settings, embedder)
+        gone = [d for d, r in documents.items() if _under(r.path, roots) and r.path not in present]
+        if sync:
+            removed = {d: documents.pop(d) for d in gone}
+            report.removed = list(removed)
+        else:
+            removed, report.missing = {}, gone
+        if old is None and documents:  # re-read what the index held, from its files
+            again = [Path(r.path) for r in documents.values()
+                     if r.path not in present and Path(r.path).is_file()]
+            report.dropped = [d for d, r in documents.items()
+                              if r.path not in present and not Path(r.path).is_file()]
+            for d in report.dropped:
+                log.warning("Không còn tệp / file gone, dropped from the index: %s (%s)", d, documents[d].path)
+            files, documents = files + again, {}
+        if not files and not documents:
+            raise InputError("Không còn tài liệu nào, chỉ mục giữ nguyên / no document would be left, "
+                             "index unchanged: rag index --rebuild <thư mục / folder>")
         chunks_by_doc: dict[str, list[Chunk]] = {}
         if old:
             for c in old.chunks:
-                chunks_by_doc.setdefault(c.doc_id, []).append(c)
+                if c.doc_id in documents:
+                    chunks_by_doc.setdefault(c.doc_id, []).append(c)
         ids = _doc_ids(files, documents)
         fresh: list[tuple[Path, Document, list[Chunk], FileReport]] = []
         for f in files:
@@ -129,29 +177,32 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
             fresh.append((f, doc, chunks, row))
         for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report):
             row.status, row.chunks = "indexed", len(chunks)
-            also = sorted({*documents.get(doc.doc_id, {}).get("also_in", []), *chunks[0].also_in}
-                          - {doc.source})
+            previous = documents.get(doc.doc_id)
+            also = sorted({*(previous.also_in if previous else []), *chunks[0].also_in} - {doc.source})
             for c in chunks:
                 c.also_in = list(also)
-            documents[doc.doc_id] = {"path": str(f.resolve()), "source": doc.source,
-                                     "title": doc.title, "date": doc.date,
-                                     "content_hash": doc.content_hash, "chunks": len(chunks),
-                                     "doc_number": doc.doc_number, "doc_type": doc.doc_type,
-                                     "issuer": doc.issuer, "ocr_pages": doc.ocr_pages,
-                                     "fingerprint": fingerprint(doc.text),
-                                     "also_in": also}
+            documents[doc.doc_id] = idx.DocumentRecord(
+                path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
+                content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
+                doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
+                fingerprint=fingerprint(doc.text), also_in=also)
             chunks_by_doc[doc.doc_id] = chunks
-        if len(report.skipped) == len(files):
+        if files and len(report.skipped) == len(files) and not removed:
             raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable "
                              "document, index unchanged: " + "; ".join(r for _, r in report.skipped))
+        if not documents:
+            raise InputError("Không còn tài liệu nào, chỉ mục giữ nguyên / no document would be left, "
+                             "index unchanged")
+        report.renamed = [(d, n) for d, r in removed.items() for n, rec in documents.items()
+                          if rec.content_hash == r.content_hash and (old is None or n not in old.meta.documents)]
 
         all_chunks = [c for doc_id in documents for c in chunks_by_doc.get(doc_id, [])]
-        old_pos = old.chunk_ids() if old else {}
+        old_pos = {c.text: i for i, c in enumerate(old.chunks)} if old else {}
         vectors = np.zeros((len(all_chunks), embedder.dim), dtype=np.float32)
         todo = []
         for i, c in enumerate(all_chunks):
-            if c.chunk_id in old_pos:
-                vectors[i] = old.vectors[old_pos[c.chunk_id]]  # type: ignore[union-attr]
+            if c.text in old_pos:  # the vector depends on the text only: reused across renames
+                vectors[i] = old.vectors[old_pos[c.text]]  # type: ignore[union-attr]
             else:
                 todo.append(i)
         if todo:
@@ -169,8 +220,62 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
     return report
 
 
+def _resolve(refs: list[str], documents: dict[str, idx.DocumentRecord]) -> tuple[set[str], set[str]]:
+    """Documents named by `refs` (id, file path or file name) and names only found as another
+    copy of a document ("also_in"). An unknown name is an InputError listing some known ones."""
+    ids: set[str] = set()
+    copies: set[str] = set()
+    unknown = []
+    for ref in refs:
+        path = str(Path(ref).expanduser().resolve())
+        hit = [d for d, r in documents.items() if ref == d or r.path == path]
+        hit = hit or [d for d, r in documents.items() if r.source == ref or Path(r.path).name == ref]
+        if len(hit) > 1:
+            raise InputError(f"“{ref}” khớp nhiều tài liệu / matches several documents: "
+                             f"{', '.join(sorted(hit))} — ghi rõ mã / give the id")
+        if hit:
+            ids.add(hit[0])
+        elif any(Path(ref).name in r.also_in for r in documents.values()):
+            copies.add(Path(ref).name)
+        else:
+            unknown.append(ref)
+    if unknown:
+        known = ", ".join(sorted(documents)[:8]) + (" …" if len(documents) > 8 else "")
+        raise InputError(f"Không có tài liệu / no such document in the index: {', '.join(unknown)} "
+                         f"(có / known: {known})")
+    return ids, copies
+
+
+def remove(settings: Settings, refs: list[str]) -> tuple[IndexReport, dict[str, idx.DocumentRecord]]:
+    """Take documents out of the index: their passages, vectors, BM25 terms, vocabulary and
+    abbreviations go with them (the version is rewritten from what stays; nothing is embedded).
+    Returns the report and the removed records."""
+    index_dir = Path(settings.index_dir)
+    if not refs:
+        raise InputError("Chưa nêu tài liệu cần gỡ / no document given: rag remove TÊN_TỆP…")
+    with idx.build_lock(index_dir):
+        old = idx.load_index(index_dir)
+        ids, copies = _resolve(refs, old.meta.documents)
+        documents = {d: r for d, r in old.meta.documents.items() if d not in ids}
+        if not documents:
+            raise InputError("Không thể gỡ mọi tài liệu / cannot remove every document; to start "
+                             "over: rag index --rebuild <thư mục / folder>")
+        for r in documents.values():
+            r.also_in = [a for a in r.also_in if a not in copies]
+        keep = [i for i, c in enumerate(old.chunks) if c.doc_id not in ids]
+        chunks = [old.chunks[i] for i in keep]
+        for c in chunks:
+            c.also_in = [a for a in c.also_in if a not in copies]
+        meta = idx.IndexMeta(model_id=old.meta.model_id, backend=old.meta.backend, dim=old.meta.dim,
+                             chunking=old.meta.chunking, documents=documents)
+        report = IndexReport(removed=sorted(ids | copies))
+        report.path = idx.write_index(index_dir, meta, chunks, np.asarray(old.vectors)[keep])
+        report.documents, report.chunks, report.reused = len(documents), len(chunks), len(chunks)
+    return report, {d: old.meta.documents[d] for d in ids}
+
+
 def _drop_duplicates(fresh: list[tuple[Path, Document, list[Chunk], FileReport]],
-                     documents: dict[str, dict], chunks_by_doc: dict[str, list[Chunk]],
+                     documents: dict[str, idx.DocumentRecord], chunks_by_doc: dict[str, list[Chunk]],
                      report: IndexReport) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
     """Index each document once: a file whose text is (almost) wholly inside another document,
     new or already indexed, is recorded as another source of that document ("also_in") instead.
@@ -184,11 +289,11 @@ def _drop_duplicates(fresh: list[tuple[Path, Document, list[Chunk], FileReport]]
             _mark_duplicate(row, doc, twin[1].doc_id, twin[2], report)
             _forget(doc.doc_id, f, documents, chunks_by_doc)
             continue
-        old_id = next((i for i, d in documents.items() if i != doc.doc_id and d.get("fingerprint")
-                       and d.get("path") != str(f.resolve()) and is_duplicate(fp, d["fingerprint"])), None)
+        old_id = next((i for i, d in documents.items() if i != doc.doc_id and d.fingerprint
+                       and d.path != str(f.resolve()) and is_duplicate(fp, d.fingerprint)), None)
         if old_id is not None:
             _mark_duplicate(row, doc, old_id, chunks_by_doc.get(old_id, []), report)
-            documents[old_id]["also_in"] = sorted({*documents[old_id].get("also_in", []), doc.source})
+            documents[old_id].also_in = sorted({*documents[old_id].also_in, doc.source})
             _forget(doc.doc_id, f, documents, chunks_by_doc)
             continue
         kept.append((f, doc, chunks, row, fp))
@@ -196,10 +301,10 @@ def _drop_duplicates(fresh: list[tuple[Path, Document, list[Chunk], FileReport]]
     return [(f, d, c, r) for f, d, c, r, _ in sorted(kept, key=lambda k: order[id(k[1])])]
 
 
-def _forget(doc_id: str, f: Path, documents: dict[str, dict],
+def _forget(doc_id: str, f: Path, documents: dict[str, idx.DocumentRecord],
             chunks_by_doc: dict[str, list[Chunk]]) -> None:
     """A file now found to duplicate another document leaves the index if it was in it."""
-    if documents.get(doc_id, {}).get("path") == str(f.resolve()):
+    if doc_id in documents and documents[doc_id].path == str(f.resolve()):
         documents.pop(doc_id)
         chunks_by_doc.pop(doc_id, None)
 

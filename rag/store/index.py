@@ -1,31 +1,42 @@
 """The on-disk index: FAISS (dense) + bm25s (sparse) + chunk metadata + vocabulary.
 
 Layout under `index_dir`:
-    CURRENT            name of the live version folder (replaced atomically)
+    CURRENT            the name of the live version folder, one line, nothing else
     v-<stamp>/         meta.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/, vocab.json,
                        df.json, abbreviations.json
-    .lock              held while building, so concurrent builders queue instead of clashing
+    .lock              held while writing, so concurrent writers queue instead of clashing
+    uploads/, feedback.sqlite3   the UI's, never touched here
 
-A build writes a complete new version folder, then swaps CURRENT with os.replace: readers see
-either the old index or the new one, never a half-written one, and a crash leaves the old one.
+A build writes a complete new version folder, fsyncs it, then swaps CURRENT (written to a temp
+file, fsynced, renamed over, directory fsynced): readers see the old index or the new one, never a
+half-written one, and a crash or power cut leaves the old one. CURRENT is only ever read as a
+version name (`VERSION_NAME`) inside `index_dir`, never as a path, and only folders with such
+names are ever deleted: a damaged marker is an error naming `rag index --repair`, which points it
+at the newest version that verifies.
+
+meta.json records each file's size and xxh3-128 hash (`files`); loading verifies the files it
+reads (in full up to `FULL_VERIFY_MAX_BYTES`, a sampled hash above), `rag index --check` verifies
+every byte. Indexes written before checksums existed load unverified.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexFormatError, IndexStateError
+from ..errors import DiskFullError, IndexFormatError, IndexStateError
 from ..types import Chunk
 from ..vi.abbreviations import learn as learn_abbreviations
 from ..vi.vocab import Vocabulary
@@ -33,6 +44,11 @@ from ..vi.vocab import Vocabulary
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: BM25 terms include syllable pairs
+MARKER = "CURRENT"
+#: a version folder's name: v-<UTC stamp>-<pid>-<counter>; CURRENT must hold exactly one of these
+VERSION_NAME = re.compile(r"v-\d{8}T\d{6}-\d{1,10}-\d{1,12}")
+_LEFTOVER = re.compile(r"\.(tmp-|CURRENT-)\d{8}T\d{6}-\d{1,10}-\d{1,12}")
+REPAIR_HINT = "sửa bằng / fix with: rag index --repair"
 
 
 def _quiet_bm25s() -> None:
@@ -41,16 +57,58 @@ def _quiet_bm25s() -> None:
 
 
 @dataclass
+class DocumentRecord:
+    """One indexed document. On disk: `meta.json` → "documents" → {doc_id: object with these
+    keys}. Every key is written; a key missing when read (an index written before it existed)
+    takes the default here, unknown keys are ignored, a missing "path" is a corrupt index."""
+
+    path: str  # absolute path of the file it was read from
+    source: str = ""  # the file's name, as cited
+    title: str = ""
+    date: str | None = None  # ISO date
+    content_hash: str = ""  # of the cleaned text
+    chunks: int = 0
+    doc_number: str | None = None  # legal documents: "2093/QĐ-BYT"
+    doc_type: str | None = None
+    issuer: str | None = None
+    ocr_pages: list[int] = field(default_factory=list)
+    fingerprint: list[int] = field(default_factory=list)  # near-duplicate detection (ingest.dedup)
+    also_in: list[str] = field(default_factory=list)  # other files holding the same text
+
+    @classmethod
+    def from_json(cls, raw: object) -> DocumentRecord:
+        if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
+            raise ValueError(f"document record without a path: {str(raw)[:80]}")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+@dataclass
 class IndexMeta:
     model_id: str
     backend: str
     dim: int
     chunking: dict
-    documents: dict[str, dict] = field(default_factory=dict)  # doc_id → path, hash, title...
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     dense_type: str = "flat"  # "flat" (exact) or an approximate FAISS index, by corpus size
     created: str = ""
     n_chunks: int = 0
+    # relative path → {"size": bytes, "xxh3": hex of the whole file, "sample": hex of sampled
+    # blocks (files above FULL_VERIFY_MAX_BYTES)}; empty in indexes written before checksums
+    files: dict[str, dict] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> IndexMeta:
+        if not isinstance(raw, dict):
+            raise ValueError("meta.json is not an object")
+        docs = raw.get("documents") or {}
+        if not isinstance(docs, dict):
+            raise ValueError("meta.json documents is not an object")
+        return cls(**{**raw, "documents": {k: DocumentRecord.from_json(v) for k, v in docs.items()}})
 
 
 @dataclass
@@ -80,19 +138,72 @@ class LoadedIndex:
 
 # ------------------------------------------------------------------ locating versions
 
-def current_version(index_dir: Path) -> Path | None:
-    marker = index_dir / "CURRENT"
-    if not marker.exists():
+def read_marker(index_dir: Path) -> str | None:
+    """The version name CURRENT holds, or None when there is no CURRENT. Anything else than one
+    version name (empty, "..", a path, random bytes) raises IndexStateError: it is never used as
+    a path."""
+    marker = Path(index_dir) / MARKER
+    try:
+        raw = marker.read_bytes()
+    except FileNotFoundError:
         return None
-    path = index_dir / marker.read_text(encoding="utf-8").strip()
-    return path if path.is_dir() else None
+    except OSError as e:
+        raise IndexStateError(f"Không đọc được {marker} / cannot read the index marker ({e}); "
+                              f"{REPAIR_HINT}") from None
+    try:
+        name = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        name = None
+    if not name or not VERSION_NAME.fullmatch(name):
+        shown = repr(raw[:40]) if raw.strip() else "trống / empty"
+        raise IndexStateError(f"Tệp đánh dấu phiên bản chỉ mục hỏng / damaged index marker "
+                              f"{marker} ({shown}); {REPAIR_HINT}")
+    return name
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The live version folder, or None when the index has no CURRENT. CURRENT naming a folder
+    that is not there is damage (IndexStateError), unless a writer just swapped it: re-read."""
+    index_dir = Path(index_dir)
+    for _ in range(3):
+        name = read_marker(index_dir)
+        if name is None:
+            return None
+        if (index_dir / name).is_dir():
+            return index_dir / name
+        time.sleep(0.05)  # a concurrent writer may have swapped CURRENT and removed `name`
+    raise IndexStateError(f"Chỉ mục trỏ tới phiên bản không còn / CURRENT names {name}, which is "
+                          f"missing in {index_dir}; {REPAIR_HINT}")
 
 
 def exists(index_dir: Path) -> bool:
+    """Whether the index has a live version; a damaged marker raises IndexStateError."""
     index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexStateError(f"Đường dẫn chỉ mục không phải thư mục / index path is not a folder: {index_dir}")
     return current_version(index_dir) is not None
+
+
+def versions(index_dir: Path) -> list[Path]:
+    """Version folders under index_dir, newest first (names start with their UTC stamp)."""
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir():
+        return []
+    found = [p for p in index_dir.iterdir() if VERSION_NAME.fullmatch(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: (p.name.split("-")[1], p.stat().st_mtime), reverse=True)
+
+
+def is_fresh(index_dir: Path) -> bool:
+    """True when index_dir holds no index at all: no CURRENT, no version folder, no uploaded
+    document (leftovers of an interrupted first build and the feedback database don't count).
+    Only then may a first run build the index from the corpus folder."""
+    index_dir = Path(index_dir)
+    if not index_dir.exists():
+        return True
+    if (index_dir / MARKER).exists() or versions(index_dir):
+        return False
+    uploads = index_dir / "uploads"
+    return not (uploads.is_dir() and any(p.is_file() for p in uploads.iterdir()))
 
 
 @contextmanager
@@ -104,6 +215,113 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_marker(index_dir: Path, version: str) -> None:
+    """Point CURRENT at `version` durably: temp file, fsync, rename over, fsync the folder."""
+    if not VERSION_NAME.fullmatch(version) or not (index_dir / version).is_dir():
+        raise ValueError(f"not a version folder of {index_dir}: {version!r}")
+    tmp = index_dir / f".CURRENT-{version[2:]}"
+    try:
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, index_dir / MARKER)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(index_dir)
+
+
+def clean_leftovers(index_dir: Path, keep: Path | None) -> list[str]:
+    """Remove what interrupted or superseded writes left: `.tmp-*` and `.CURRENT-*` files and
+    every version folder but `keep`. Only names this module creates are touched; call with the
+    build lock held and `keep` the verified live version."""
+    removed = []
+    for p in Path(index_dir).iterdir():
+        if _LEFTOVER.fullmatch(p.name) or (VERSION_NAME.fullmatch(p.name) and p != keep):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
+
+
+# ------------------------------------------------------------------ checksums
+
+#: files up to this size are hashed whole when an index is loaded (xxh3 runs at ~4 GB/s here, so
+#: 64 MiB costs ~16 ms); bigger ones (the vectors of ~40k+ chunks) are checked by size and a hash
+#: of SAMPLE_BLOCKS blocks spread over the file, and in full by `rag index --check`.
+FULL_VERIFY_MAX_BYTES = 64 * 2**20
+SAMPLE_BLOCKS, SAMPLE_BLOCK_BYTES = 64, 64 * 2**10
+
+
+def _hash_file(path: Path) -> str:
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while block := fh.read(4 * 2**20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hash_sample(path: Path, size: int) -> str:
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    step = max(SAMPLE_BLOCK_BYTES, size // SAMPLE_BLOCKS)
+    with open(path, "rb") as fh:
+        for offset in [*range(0, size, step), max(0, size - SAMPLE_BLOCK_BYTES)]:
+            fh.seek(offset)
+            h.update(fh.read(SAMPLE_BLOCK_BYTES))
+    return h.hexdigest()
+
+
+def checksums(folder: Path) -> dict[str, dict]:
+    """Size and hash of every file under a version folder except meta.json (which holds them)."""
+    out: dict[str, dict] = {}
+    for f in sorted(folder.rglob("*")):
+        rel = f.relative_to(folder).as_posix()
+        if f.is_file() and rel != "meta.json":
+            size = f.stat().st_size
+            out[rel] = {"size": size, "xxh3": _hash_file(f)}
+            if size > FULL_VERIFY_MAX_BYTES:
+                out[rel]["sample"] = _hash_sample(f, size)
+    return out
+
+
+def verify_files(version: Path, meta: IndexMeta, names: list[str] | None = None,
+                 full: bool = False) -> list[str]:
+    """Problems found in `names` (default: every recorded file): missing, wrong size, wrong hash.
+    Without `full`, files above FULL_VERIFY_MAX_BYTES are checked by their sampled hash."""
+    problems = []
+    for rel in names if names is not None else list(meta.files):
+        want = meta.files.get(rel)
+        if want is None:
+            continue
+        f = version / rel
+        try:
+            size = f.stat().st_size
+            if size != want["size"]:
+                problems.append(f"{rel}: {size} bytes, expected {want['size']}")
+            elif full or "sample" not in want:
+                if _hash_file(f) != want["xxh3"]:
+                    problems.append(f"{rel}: checksum mismatch")
+            elif _hash_sample(f, size) != want["sample"]:
+                problems.append(f"{rel}: checksum mismatch")
+        except OSError as e:
+            problems.append(f"{rel}: {e.strerror or e}")
+    return problems
 
 
 # ------------------------------------------------------------------ writing
@@ -142,94 +360,136 @@ def build_dense(vectors: np.ndarray, dense_type: str):
     return index
 
 
+def _is_disk_full(e: BaseException) -> bool:
+    """ENOSPC/EDQUOT from Python, or faiss's C++ "N requested and M written" on a short write."""
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(e, RuntimeError) and "requested and" in str(e) and "written" in str(e)
+
+
 def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> Path:
-    """Write a new version folder and make it current atomically. Caller holds build_lock."""
+    """Write a new version folder and make it current atomically. Caller holds build_lock.
+
+    On any failure the new folder is removed and CURRENT is unchanged; a full disk becomes a
+    DiskFullError saying so (the previous index is kept)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 10**12}"
+    tmp = index_dir / f".tmp-{stamp}"
+    final = index_dir / f"v-{stamp}"
+    try:
+        tmp.mkdir()
+        _write_version(tmp, meta, chunks, vectors)
+        os.rename(tmp, final)
+        _fsync_dir(index_dir)
+        write_marker(index_dir, final.name)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if read_marker_quietly(index_dir) != final.name:  # the swap never happened: drop its pieces
+            shutil.rmtree(final, ignore_errors=True)
+        if _is_disk_full(e):
+            raise DiskFullError(
+                f"không đủ dung lượng đĩa / disk full: cannot write the index in {index_dir} "
+                f"({e}); chỉ mục cũ được giữ nguyên / the previous index is kept") from None
+        raise
+    clean_leftovers(index_dir, keep=final)
+    return final
+
+
+def read_marker_quietly(index_dir: Path) -> str | None:
+    try:
+        return read_marker(index_dir)
+    except IndexStateError:
+        return None
+
+
+def _write_version(folder: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> None:
     import bm25s
     import faiss
 
     _quiet_bm25s()
-    index_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    tmp = index_dir / f".tmp-{stamp}"
-    final = index_dir / f"v-{stamp}"
-    tmp.mkdir()
-    try:
-        meta.n_chunks = len(chunks)
-        meta.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), meta.dim)
-        np.save(tmp / "vectors.npy", vectors)
-        meta.dense_type = choose_dense_type(len(chunks))
-        faiss.write_index(build_dense(vectors, meta.dense_type), str(tmp / "dense.faiss"))
-        corpus_tokens = bm25_corpus_tokens(chunks)
-        retriever = bm25s.BM25()
-        retriever.index(corpus_tokens or [["_"]], show_progress=False)
-        df: dict[str, int] = {}
-        for toks in corpus_tokens:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
-        (tmp / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
-        retriever.save(str(tmp / "bm25"), show_progress=False)
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        vocab = Vocabulary.build(c.text for c in chunks)
-        (tmp / "abbreviations.json").write_text(
-            json.dumps(learn_abbreviations(c.text for c in chunks), ensure_ascii=False), encoding="utf-8")
-        (tmp / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
-        (tmp / "meta.json").write_text(
-            json.dumps(meta.__dict__, ensure_ascii=False, indent=1), encoding="utf-8")
-        for f in tmp.rglob("*"):
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        os.rename(tmp, final)
-        marker_tmp = index_dir / f".CURRENT-{stamp}"
-        marker_tmp.write_text(final.name, encoding="utf-8")
-        old = current_version(index_dir)
-        os.replace(marker_tmp, index_dir / "CURRENT")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if current_version(index_dir) != final:  # the swap never happened: drop its pieces
-            shutil.rmtree(final, ignore_errors=True)
-            (index_dir / f".CURRENT-{stamp}").unlink(missing_ok=True)
-        raise
-    if old is not None and old != final:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
+    meta.n_chunks = len(chunks)
+    meta.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), meta.dim)
+    np.save(folder / "vectors.npy", vectors)
+    meta.dense_type = choose_dense_type(len(chunks))
+    faiss.write_index(build_dense(vectors, meta.dense_type), str(folder / "dense.faiss"))
+    corpus_tokens = bm25_corpus_tokens(chunks)
+    retriever = bm25s.BM25()
+    retriever.index(corpus_tokens or [["_"]], show_progress=False)
+    df: dict[str, int] = {}
+    for toks in corpus_tokens:
+        for t in set(toks):
+            df[t] = df.get(t, 0) + 1
+    (folder / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
+    retriever.save(str(folder / "bm25"), show_progress=False)
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    vocab = Vocabulary.build(c.text for c in chunks)
+    (folder / "abbreviations.json").write_text(
+        json.dumps(learn_abbreviations(c.text for c in chunks), ensure_ascii=False), encoding="utf-8")
+    (folder / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+    meta.files = checksums(folder)
+    (folder / "meta.json").write_text(json.dumps(meta.to_json(), ensure_ascii=False, indent=1),
+                                      encoding="utf-8")
+    for f in folder.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    for d in (folder / "bm25", folder):
+        _fsync_dir(d)
 
 
 # ------------------------------------------------------------------ reading
 
+def _corrupt(version: Path, detail: str) -> IndexStateError:
+    return IndexStateError(f"Chỉ mục hỏng / corrupt index at {version} ({detail}); "
+                           f"{REPAIR_HINT} (hoặc xây lại / or rebuild: rag index --rebuild)")
+
+
+def read_version_meta(version: Path) -> IndexMeta:
+    try:
+        return IndexMeta.from_json(json.loads((version / "meta.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise _corrupt(version, f"meta.json: {e}") from None
+
+
 def read_meta(index_dir: Path) -> IndexMeta | None:
     version = current_version(Path(index_dir))
-    if version is None:
-        return None
-    try:
-        raw = json.loads((version / "meta.json").read_text(encoding="utf-8"))
-        return IndexMeta(**raw)
-    except (OSError, ValueError, TypeError) as e:
-        raise IndexStateError(
-            f"Chỉ mục hỏng / corrupt index at {version}: {e}. Chạy lại / rebuild: rag index --rebuild"
-        ) from None
+    return None if version is None else read_version_meta(version)
+
+
+#: what a query reads: verified on every load (dense.faiss only for approximate indexes)
+_LOADED_FILES = ("chunks.jsonl", "vectors.npy", "vocab.json", "df.json", "abbreviations.json",
+                 "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
+                 "bm25/vocab.index.json", "bm25/params.index.json")
 
 
 def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the current version; any damage becomes one IndexStateError with the fix.
+    """Load the current version; any damage becomes one IndexStateError with the fix."""
+    index_dir = Path(index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexStateError(f"Chưa có chỉ mục / no index in {index_dir}: chạy / run `rag index`")
+    return load_version(version)
+
+
+def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
+    """Load one version folder, verifying the checksums of what it reads (all files, every byte,
+    with `full_check`).
 
     Nothing heavy is imported for an exact index: BM25 and the dense search read the saved
     arrays with numpy (see search_backends); faiss is loaded only for approximate indexes."""
     from .search_backends import BM25Matrix, ExactDense
 
-    index_dir = Path(index_dir)
-    version = current_version(index_dir)
-    if version is None:
-        raise IndexStateError(f"Chưa có chỉ mục / no index in {index_dir}: chạy / run `rag index`")
-    meta = read_meta(index_dir)
-    assert meta is not None
+    meta = read_version_meta(version)
     if meta.format_version != FORMAT_VERSION:
         raise IndexFormatError(
             f"Chỉ mục định dạng cũ / index format {meta.format_version} ≠ {FORMAT_VERSION}: "
             "rag index --rebuild")
+    wanted = None if full_check else [*_LOADED_FILES, *(("dense.faiss",) if meta.dense_type != "flat" else ())]
+    if problems := verify_files(version, meta, wanted, full=full_check):
+        raise _corrupt(version, "; ".join(problems[:3]))
     try:
         chunks = [Chunk(**json.loads(line)) for line in
                   (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
@@ -246,10 +506,49 @@ def load_index(index_dir: Path) -> LoadedIndex:
         abbr_file = version / "abbreviations.json"  # absent in indexes built before it existed
         abbreviations = json.loads(abbr_file.read_text(encoding="utf-8")) if abbr_file.exists() else {}
     except Exception as e:  # any unreadable part means the same thing to the user
-        raise IndexStateError(
-            f"Chỉ mục hỏng / corrupt index at {version} ({type(e).__name__}: {e}). "
-            "Chạy lại / rebuild: rag index --rebuild") from None
-    if len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks):
-        raise IndexStateError(
-            f"Chỉ mục không nhất quán / inconsistent index at {version}: rag index --rebuild")
+        raise _corrupt(version, f"{type(e).__name__}: {e}") from None
+    if (len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks)
+            or bm25.num_docs != max(1, len(chunks))):
+        raise _corrupt(version, "parts disagree on the number of passages")
     return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df, abbreviations)
+
+
+def check(index_dir: Path) -> tuple[Path, list[str], list[str]]:
+    """`rag index --check`: the live version, what is wrong with it (every byte re-hashed, every
+    part loaded), and warnings (an index written before checksums existed can only be loaded)."""
+    version = current_version(Path(index_dir))
+    if version is None:
+        raise IndexStateError(f"Chưa có chỉ mục / no index in {index_dir}: chạy / run `rag index`")
+    meta = read_version_meta(version)
+    problems = verify_files(version, meta, full=True)
+    warnings = [] if meta.files else [
+        "không có mã kiểm tra / no checksums recorded (index written before they existed): "
+        "lập chỉ mục lại một lần để ghi / run `rag index <your folders>` once to record them "
+        "(nothing is re-embedded)"]
+    if not problems:
+        try:
+            load_version(version, full_check=True)
+        except IndexStateError as e:
+            problems.append(str(e))
+    return version, problems, warnings
+
+
+def repair(index_dir: Path) -> tuple[Path, list[str]]:
+    """`rag index --repair`: point CURRENT at the newest version folder that verifies in full and
+    remove leftovers. Returns (version, names removed). Holds the build lock."""
+    index_dir = Path(index_dir)
+    with build_lock(index_dir):
+        tried = []
+        for version in versions(index_dir):
+            try:
+                load_version(version, full_check=True)
+            except IndexStateError as e:
+                tried.append(f"{version.name}: {e}")
+                continue
+            if read_marker_quietly(index_dir) != version.name:
+                write_marker(index_dir, version.name)
+            return version, clean_leftovers(index_dir, keep=version)
+    detail = "; ".join(tried) if tried else "không có phiên bản nào / no version folder"
+    raise IndexStateError(f"Không còn phiên bản chỉ mục nguyên vẹn / no complete index version in "
+                          f"{index_dir} ({detail}): xây lại / rebuild with rag index --rebuild "
+                          "<thư mục tài liệu / document folders>")

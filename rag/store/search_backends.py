@@ -26,8 +26,23 @@ class BM25Matrix:
         self.vocab_dict: dict[str, int] = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
         self.num_docs = int(params["num_docs"])
+        n = len(self.data)
+        if (len(self.indices) != n or len(self.indptr) < len(self.vocab_dict)
+                or (len(self.indptr) and (int(self.indptr[0]) != 0 or int(self.indptr[-1]) != n))):
+            raise ValueError("BM25 arrays disagree in length")
 
     def get_scores(self, tokens: list[str]) -> np.ndarray:
+        """Raises IndexStateError when the arrays point outside themselves: bytes damaged in an
+        index written before checksums existed, where loading could not tell."""
+        try:
+            return self._scores(tokens)
+        except (IndexError, ValueError) as e:
+            from ..errors import IndexStateError
+
+            raise IndexStateError(f"Chỉ mục hỏng / corrupt BM25 arrays ({e}): "
+                                  "rag index --check; rag index --rebuild") from None
+
+    def _scores(self, tokens: list[str]) -> np.ndarray:
         scores = np.zeros(self.num_docs, dtype=np.float32)
         for tok in tokens:
             t = self.vocab_dict.get(tok)

@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, validate_question
 from ..search.retrieve import SearchFilter, restore_if_unaccented
 
 
@@ -32,6 +32,7 @@ class HybridLangChainRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         pipe: Pipeline = self.pipeline
+        query = validate_question(query)
         index = pipe.ensure_index()
         restored = restore_if_unaccented(query, index)
         hits = pipe.retriever.search(query, self.k, self.search_filter, restored=restored)

@@ -57,6 +57,8 @@ class Settings:
     dense_weight: float = 0.4  # tuned on eval/qa.jsonl: hit@1 0.81 (BM25 alone) → 0.84 fused
     rrf_k: int = 60
     show_progress: bool = True
+    # per-file cap for `rag index` and uploads (MB, 0 = none): a 50 MB text is hours of embedding
+    max_file_mb: float = 20.0
     # answers: quoted sentences ("extractive", the default) or an OpenAI-compatible model ("llm")
     answerer: str = "extractive"
     llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m llama_cpp.server` default port

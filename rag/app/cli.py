@@ -84,10 +84,12 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, show_repor
 
         click.echo(format_report(report.files))
     else:
+        from ..ingest.files import shown
+
         for path, reason in report.skipped:
-            click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+            click.echo(f"Cảnh báo / warning: bỏ qua {shown(path)}: {reason}", err=True)
         for path, kept in report.duplicates:
-            click.echo(f"Cảnh báo / warning: {path} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
+            click.echo(f"Cảnh báo / warning: {shown(path)} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
     click.echo(f"Đã lập chỉ mục {report.documents} tài liệu, {report.chunks} đoạn "
                f"(nhúng mới {report.embedded}, dùng lại {report.reused}) → {report.path}")
 

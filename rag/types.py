@@ -21,7 +21,7 @@ class Document:
     pages: list[tuple[int, int]] = field(default_factory=list)
     content_hash: str = ""
     ocr_pages: list[int] = field(default_factory=list)  # pages whose text came from OCR
-    doc_number: str | None = None  # legal header fields (rag.legal_meta): "33/2022/NQ-HĐND"
+    doc_number: str | None = None  # legal header fields (rag.ingest.legal_meta): "33/2022/NQ-HĐND"
     doc_type: str | None = None  # "Nghị quyết"
     issuer: str | None = None  # "HỘI ĐỒNG NHÂN DÂN TỈNH CAO BẰNG"
 

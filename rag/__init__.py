@@ -1,7 +1,8 @@
 """hoi-dap-cds: cited answers to Vietnamese digital-transformation policy questions.
 
-Pipeline, one module per stage: ingest → clean → chunking → embedders → index → retrieve →
-answerers → pipeline (where the stages meet) → cli.
+One folder per stage — ingest → embedders → store → search → answerers — and `pipeline.py`,
+the only place where they meet; `app/` (CLI, uploads) and `ui/` call the pipeline. See
+docs/architecture.md.
 """
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ from .embedders.base import Embedder
 from .embedders.factory import load_embedder
 from .errors import IndexFormatError, IndexStateError, InputError
 from .ingest.chunking import build_document, chunk_document
-from .ingest.files import SUPPORTED as SUPPORTED
+from .ingest.files import SUPPORTED as SUPPORTED  # re-exported with FileReport: app/ needs no stage
 from .ingest.files import check_size as check_size
 from .ingest.files import read_file
 from .ingest.files import shown as shown

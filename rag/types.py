@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Document:
     pages: list[tuple[int, int]] = field(default_factory=list)
     content_hash: str = ""
     ocr_pages: list[int] = field(default_factory=list)  # pages whose text came from OCR
-    doc_number: str | None = None  # legal header fields (rag.legal_meta): "33/2022/NQ-HĐND"
+    doc_number: str | None = None  # legal header fields (rag.ingest.legal_meta): "33/2022/NQ-HĐND"
     doc_type: str | None = None  # "Nghị quyết"
     issuer: str | None = None  # "HỘI ĐỒNG NHÂN DÂN TỈNH CAO BẰNG"
 
@@ -80,6 +80,9 @@ class SearchFilter:
 
 @dataclass
 class Citation:
+    """A passage as the answer cites it: the chunk's provenance under the names of the `rag ask
+    --json` contract (`doc` is the chunk's `source`), the quoted sentence and the score."""
+
     n: int
     doc: str
     title: str
@@ -94,6 +97,18 @@ class Citation:
     doc_type: str | None = None
     issuer: str | None = None
     also_in: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, n: int, hit: Hit, quote: str = "") -> Citation:
+        """Every field the chunk has under the same name is copied, so a provenance field added
+        to both records needs no code here."""
+        c = hit.chunk
+        shared = {f.name: getattr(c, f.name) for f in fields(cls) if f.name in _CHUNK_FIELDS}
+        return cls(n=n, doc=c.source, quote=quote, score=hit.score,
+                   **{**shared, "also_in": list(c.also_in)})
+
+
+_CHUNK_FIELDS = {f.name for f in fields(Chunk)}
 
 
 @dataclass
@@ -123,20 +138,6 @@ class Answer:
 
 
 def _citation_dict(c: Citation) -> dict:
-    return {
-        "n": c.n,
-        "doc": c.doc,
-        "title": c.title,
-        "date": c.date,
-        "chunk_id": c.chunk_id,
-        "text": c.text,
-        "quote": c.quote,
-        "score": round(float(c.score), 6),
-        "page": c.page,
-        # additive keys (issue #7); the ones above are the stable contract
-        "ocr": c.ocr,
-        "doc_number": c.doc_number,
-        "doc_type": c.doc_type,
-        "issuer": c.issuer,
-        "also_in": list(c.also_in),
-    }
+    """The fields in declaration order: n … page are the stable contract, the rest additive
+    (issue #7)."""
+    return {**asdict(c), "score": round(float(c.score), 6)}

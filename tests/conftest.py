@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -132,6 +133,20 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
         return Settings(corpus=corpus, index_dir=tmp_path / "index", show_progress=False, **kw)
 
     return _settings
+
+
+@pytest.fixture
+def rag_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_corpus, fake_embedder) -> SimpleNamespace:
+    """A user's environment for the CLI and the UI, inside tmp_path: RAG_CORPUS (the standard
+    corpus), RAG_INDEX_DIR, RAG_FEEDBACK_DB, no progress bars, and the fake embedder behind every
+    Pipeline they build."""
+    corpus = make_corpus()
+    values = {"RAG_CORPUS": corpus, "RAG_INDEX_DIR": tmp_path / "index",
+              "RAG_FEEDBACK_DB": tmp_path / "feedback.sqlite3", "RAG_SHOW_PROGRESS": "0"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setattr("rag.pipeline.load_embedder", lambda settings: fake_embedder)
+    return SimpleNamespace(tmp=tmp_path, corpus=corpus, index=tmp_path / "index", embedder=fake_embedder)
 
 
 @pytest.fixture

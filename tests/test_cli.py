@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeEmbedder
 
 from rag.app.cli import main
 
@@ -19,15 +18,9 @@ REPO = TESTS_DIR.parent
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch, make_corpus):
-    """RAG_* pointing into tmp_path, a fake embedder behind Pipeline, and the standard corpus."""
-    corpus = make_corpus()
-    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("RAG_CORPUS", str(corpus))
-    monkeypatch.setenv("RAG_SHOW_PROGRESS", "0")
-    emb = FakeEmbedder()
-    monkeypatch.setattr("rag.pipeline.load_embedder", lambda settings: emb)
-    return {"tmp": tmp_path, "corpus": corpus, "index": tmp_path / "index", "embedder": emb}
+def env(rag_env):
+    """conftest's rag_env as a dict: tmp, corpus, index, embedder."""
+    return vars(rag_env)
 
 
 def run(*args: str):

@@ -24,11 +24,7 @@ LAO_CAI_Q = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 
 
 @pytest.fixture
-def app_env(make_corpus, tmp_path, monkeypatch, fake_embedder):
-    corpus = make_corpus()
-    monkeypatch.setenv("RAG_CORPUS", str(corpus))
-    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("RAG_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+def app_env(rag_env, tmp_path, monkeypatch, fake_embedder):
     loads: list[object] = []
 
     def load(settings):

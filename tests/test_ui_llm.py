@@ -22,14 +22,10 @@ REPLIES = {  # the first keyword found in the question wins
 
 
 @pytest.fixture
-def app_env(make_corpus, tmp_path, monkeypatch, fake_embedder):
+def app_env(rag_env, monkeypatch):
     with FakeLLM(REPLIES) as fake:
-        monkeypatch.setenv("RAG_CORPUS", str(make_corpus()))
-        monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
-        monkeypatch.setenv("RAG_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
         monkeypatch.setenv("RAG_LLM_BASE_URL", fake.url)
         monkeypatch.setenv("RAG_LLM_TIMEOUT", "1")
-        monkeypatch.setattr("rag.pipeline.load_embedder", lambda settings: fake_embedder)
         st.cache_resource.clear()
         yield fake
         st.cache_resource.clear()

@@ -1,7 +1,7 @@
 """Streamlit chat for staff: a thin layer over `rag.pipeline`, run with `rag ui`.
 
 Everything that answers, resolves follow-ups, stores feedback or indexes uploads lives in the
-library (`rag.pipeline`, `rag.conversation`, `rag.feedback`, `rag.uploads`); this file only lays
+library (`rag.pipeline`, `rag.app.feedback`, `rag.app.uploads`); this file only lays
 it out. The model and index load once per process (`st.cache_resource`); a lock serialises
 queries and uploads between the sessions (tabs) that share them.
 """

@@ -17,11 +17,7 @@ class Answerer(Protocol):
 
 
 def citation(n: int, hit: Hit, quote: str = "") -> Citation:
-    c = hit.chunk
-    return Citation(n=n, doc=c.source, title=c.title, date=c.date, chunk_id=c.chunk_id,
-                    text=c.text, quote=quote, score=hit.score, page=c.page, ocr=c.ocr,
-                    doc_number=c.doc_number, doc_type=c.doc_type, issuer=c.issuer,
-                    also_in=list(c.also_in))
+    return Citation.of(n, hit, quote)
 
 
 def not_found(info: QuestionInfo, hits: list[Hit]) -> Answer:

@@ -564,3 +564,40 @@ def test_full_disk_in_the_ui_is_a_message_not_a_stack_trace(env, small_disk, mon
     st.cache_resource.clear()
     assert not at.exception, at.exception
     assert "không đủ dung lượng đĩa / disk full" in at.error[0].value
+
+
+# ------------------------------------------------------------------ end to end, real model
+
+@pytest.mark.slow
+def test_real_model_remove_sync_and_repair_through_the_cli(tmp_path) -> None:
+    """What a user runs: `python -m rag` with the packaged model on a copy of the seeds."""
+    corpus = tmp_path / "van-ban"
+    shutil.copytree(REPO / "seeds", corpus)
+    index_dir = tmp_path / "index"
+    environ = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_SHOW_PROGRESS": "0"}
+
+    def rag(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                              env=environ, cwd=REPO, timeout=600)
+        assert proc.returncode == code, proc.stderr
+        return proc
+
+    lao_cai_q, lao_cai = "Lào Cai tích hợp bao nhiêu dịch vụ công?", "000_f6b367151ac29e37.txt"
+    rag("index", str(corpus))
+    assert lao_cai in cited_docs(json.loads(rag("ask", lao_cai_q, "--json").stdout))
+    rag("remove", lao_cai)
+    answer = json.loads(rag("ask", lao_cai_q, "--json").stdout)
+    assert lao_cai not in cited_docs(answer) and "1.305" not in answer["answer"]
+
+    other = sorted(p.name for p in corpus.iterdir() if p.name != lao_cai)[0]
+    (corpus / other).rename(corpus / f"moi_{other}")
+    (corpus / lao_cai).unlink()
+    out = rag("index", "--sync", str(corpus)).stdout
+    assert f"{other} → moi_{other}" in out and "nhúng mới 0" in out
+
+    (index_dir / "CURRENT").write_bytes(b"")
+    assert "rag index --repair" in rag("ask", lao_cai_q, code=1).stderr
+    rag("index", "--repair")
+    assert set(idx.read_meta(index_dir).documents) == {p.name for p in corpus.iterdir()}
+    assert lao_cai not in cited_docs(json.loads(rag("ask", lao_cai_q, "--json").stdout))
+    assert "index OK" in rag("index", "--check").stdout

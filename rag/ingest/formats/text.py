@@ -10,22 +10,28 @@ from ...vi.syllables import syllable_share
 from .base import RawFile
 
 
+def decode_legacy(data: bytes) -> str | None:
+    """Bytes that are not UTF-8, read as Latin-1 when a legacy font's code points show (they
+    survive for conversion), or as Windows-1258 when that reads as Vietnamese; else None."""
+    latin = data.decode("latin-1")
+    if to_unicode(latin).encoding is not None:
+        return latin
+    try:
+        cp1258 = data.decode("cp1258")
+    except UnicodeDecodeError:
+        return None
+    return cp1258 if syllable_share(cp1258) >= 0.8 else None
+
+
 def decode(data: bytes, path: Path) -> str:
-    """Bytes → str. UTF-8 first; otherwise the bytes are read as Latin-1 so that a legacy font's
-    code points survive for conversion, or as Windows-1258 (Vietnamese) when that reads as
-    Vietnamese. Anything else is a clear error rather than mojibake in the index."""
+    """Bytes → str. UTF-8 first, then a legacy Vietnamese encoding (`decode_legacy`). Anything
+    else is a clear error rather than mojibake in the index."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        latin = data.decode("latin-1")
-        if to_unicode(latin).encoding is not None:
-            return latin
-        try:
-            cp1258 = data.decode("cp1258")
-        except UnicodeDecodeError:
-            cp1258 = ""
-        if cp1258 and syllable_share(cp1258) >= 0.8:
-            return cp1258
+        legacy = decode_legacy(data)
+        if legacy is not None:
+            return legacy
         raise InputError(
             f"Tệp không phải UTF-8 / file is not UTF-8 text: {path} (byte {e.start}); "
             "hãy lưu lại dưới dạng UTF-8"

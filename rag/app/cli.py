@@ -226,21 +226,36 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
         if question:
             raise InputError("Dùng câu hỏi hoặc --file, không dùng cả hai / "
                              "give a question or --file, not both")
-        questions = _read_questions(qfile)
+        lines = _read_questions(qfile)
     else:
-        questions = [validate_question(question)]
+        lines = [(0, validate_question(question))]
     pipe = _pipeline(ctx, answerer=answerer)
-    if len(questions) > 1:
+    if len(lines) > 1:
         pipe.expect_many_questions()
-    for q in questions:
+    bad: list[int] = []
+    for n, raw in lines:
+        try:
+            q = validate_question(raw)
+        except InputError as e:
+            # one bad line is named and skipped; the others are still answered, in order
+            bad.append(n)
+            click.echo(f"Lỗi / error: {qfile}:{n}: {e}", err=True)
+            if as_json:
+                click.echo(json.dumps({"question": raw[:200], "answer": "", "found": False, "citations": [],
+                                       "related": [], "line": n, "error": str(e)}, ensure_ascii=False))
+            continue
         ans = pipe.ask(q, k=k)
         if as_json:
             click.echo(json.dumps(ans.to_json_dict(), ensure_ascii=False))
         else:
-            if len(questions) > 1:
+            if len(lines) > 1:
                 click.echo(f"\n❓ {q}")
             _print_answer(ans)
     sys.stdout.flush()
+    if bad:
+        click.echo(f"Lỗi / error: {len(bad)}/{len(lines)} câu hỏi không trả lời được / questions not "
+                   f"answered: {qfile} dòng / line {', '.join(map(str, bad))}", err=True)
+        ctx.exit(1)
 
 
 @main.command(name="eval")
@@ -322,16 +337,21 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
         ctx.exit(3)
 
 
-def _read_questions(path: Path) -> list[str]:
+def _read_questions(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of every non-blank line; each is validated when it is asked, so one
+    bad line does not cost the others."""
     from ..errors import InputError
 
     if not path.is_file():
         raise InputError(f"Không tìm thấy tệp câu hỏi / questions file not found: {path}")
+    data = path.read_bytes()
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"Tệp câu hỏi không phải UTF-8 / questions file is not UTF-8: {path}") from None
-    questions = [ln.strip() for ln in lines if ln.strip()]
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise InputError(f"Tệp câu hỏi không phải UTF-8 / questions file is not UTF-8: {path} "
+                         f"(dòng / line {line}, byte 0x{data[e.start]:02x})") from None
+    questions = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     if not questions:
         raise InputError(f"Tệp câu hỏi trống / no questions in {path}")
     return questions

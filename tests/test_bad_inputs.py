@@ -4,9 +4,26 @@ test failed before its fix. The question path's fuzz tests are in test_fuzz_ques
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
+from conftest import FakeEmbedder
 from test_cli import _write, run
-from test_cli import env as _cli_env  # noqa: F401 - the `env` fixture
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, make_corpus):
+    """As in test_cli: RAG_* into tmp_path, the fake embedder behind Pipeline, the tiny corpus."""
+    for key in list(os.environ):
+        if key.startswith("RAG_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_CORPUS", str(make_corpus()))
+    monkeypatch.setenv("RAG_SHOW_PROGRESS", "0")
+    emb = FakeEmbedder()
+    monkeypatch.setattr("rag.pipeline.load_embedder", lambda settings: emb)
+    return {"tmp": tmp_path, "index": tmp_path / "index", "embedder": emb}
+
 
 GOOD = ["Lào Cai tích hợp bao nhiêu dịch vụ công?",
         "Cổng Dịch vụ công quốc gia cung cấp bao nhiêu dịch vụ công trực tuyến?"]

@@ -70,6 +70,8 @@ class Settings:
     feedback_db: Path | None = None
     # `rag eval` history, report and trend chart (`--out` overrides)
     eval_dir: Path = REPO_ROOT / "eval" / "history"
+    # per-file cap for `rag index` and uploads (MB, 0 = none): a 50 MB text is hours of embedding
+    max_file_mb: float = 20.0
     # answers: quoted sentences ("extractive", the default) or an OpenAI-compatible model ("llm")
     answerer: str = "extractive"
     llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m llama_cpp.server` default port

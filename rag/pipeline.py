@@ -205,7 +205,7 @@ class Pipeline:
         """One file through ingest → clean → chunk as `index` would take it, without touching
         the index (an upload is checked with this before it is stored): the document, its
         passages and the reader's warnings (scanned pages skipped…)."""
-        raw = read_file(path)
+        raw = read_file(path, self.settings.max_file_mb)
         doc = build_document(raw)
         chunks = chunk_document(doc, self.settings.max_chunk_tokens, self.settings.min_chunk_chars)
         return doc, chunks, [str(w) for w in getattr(raw, "warnings", None) or []]

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import random
+from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import CORPUS, FakeEmbedder, write_files
 from test_cli import _write, run
+
+from rag.app.uploads import add_upload
+from rag.errors import InputError
+from rag.ingest.files import read_file
+from rag.pipeline import Pipeline
 
 
 @pytest.fixture
@@ -58,3 +65,93 @@ def test_ask_file_not_utf8_names_the_line(env) -> None:
     qfile = _write(env["tmp"] / "q.txt", GOOD[0].encode() + b"\nc\xe2u h\xf4i\n")
     res = run("ask", "--file", str(qfile))
     assert res.exit_code == 1 and "dòng / line 2" in res.stderr and res.stdout == ""
+
+
+# ------------------------------------------------------------------ files (cases 10, 12)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _encrypted_pdf(path: Path, user_password: str) -> Path:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=FIXTURES / "baocao_hoabinh.pdf")
+    writer.encrypt(user_password, owner_password="chu-so-huu", algorithm="RC4-128")
+    writer.write(path)
+    return path
+
+
+def test_password_protected_pdf_is_named_as_such(tmp_path) -> None:
+    path = _encrypted_pdf(tmp_path / "mat-khau.pdf", "bi-mat")
+    with pytest.raises(InputError, match="PDF có mật khẩu / password-protected PDF") as e:
+        read_file(path)
+    assert "corrupt" not in str(e.value)
+
+
+def test_pdf_that_only_restricts_printing_is_read(tmp_path) -> None:
+    raw = read_file(_encrypted_pdf(tmp_path / "han-che-in.pdf", ""))  # owner password only
+    assert "Hòa Bình" in "\n".join(raw.pages)
+
+
+def test_random_bytes_saved_as_html_are_refused(tmp_path) -> None:
+    path = tmp_path / "trang.html"
+    path.write_bytes(random.Random(7).randbytes(6000))
+    with pytest.raises(InputError, match="không chứa văn bản đọc được"):
+        read_file(path)
+
+
+def test_english_html_page_is_still_read(tmp_path) -> None:
+    path = tmp_path / "en.html"
+    path.write_text("<html><body><article><p>" + "The national public service portal now provides more "
+                    "than three thousand online services to citizens and businesses. " * 4
+                    + "</p></article></body></html>", encoding="utf-8")
+    assert "portal" in read_file(path).pages[0]
+
+
+def _prefixed_pdf() -> bytes:
+    return b"\x00\x01junk before the header\r\n" + (FIXTURES / "baocao_hoabinh.pdf").read_bytes()
+
+
+def test_pdf_with_junk_before_header_is_read_by_cli_and_ui_alike(tmp_path, make_corpus, settings_for,
+                                                                 fake_embedder) -> None:
+    path = tmp_path / "tien-to.pdf"
+    path.write_bytes(_prefixed_pdf())
+    assert read_file(path).pages  # `rag index`
+    pipe = Pipeline(settings_for(make_corpus()), embedder=fake_embedder)
+    res = add_upload(pipe, "tien-to.pdf", _prefixed_pdf())  # the UI
+    assert res.chunks > 0
+    for reader in (lambda: read_file(_w(tmp_path / "gia.pdf", b"<html>not a pdf</html>")),
+                   lambda: add_upload(pipe, "gia.pdf", b"<html>not a pdf</html>")):
+        with pytest.raises(InputError, match="không phải PDF"):
+            reader()
+
+
+def _w(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_folder_with_non_utf8_name_and_unreadable_file_indexes_the_rest(env, monkeypatch) -> None:
+    folder = env["tmp"] / "docs"
+    write_files(folder, CORPUS)
+    (folder / "sub").mkdir()
+    odd = os.fsdecode(bytes(folder / "sub") + b"/b\xe1o c\xe1o.txt")
+    Path(odd).write_text(CORPUS["lao_cai.txt"].replace("Lào Cai", "Yên Bái"), encoding="utf-8")
+    locked = folder / "khoa.txt"
+    locked.write_text(CORPUS["da_nang.txt"].replace("Đà Nẵng", "Huế"), encoding="utf-8")
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:  # root reads any file: a permission error is simulated
+        if self.name == "khoa.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    res = run("index", str(folder))
+    assert res.exit_code == 0, res.stderr
+    assert "Đã lập chỉ mục 3 tài liệu" in res.stdout
+    assert "b\\xe1o c\\xe1o.txt" in res.stderr and "không phải UTF-8" in res.stderr
+    assert "khoa.txt" in res.stderr and "Permission denied" in res.stderr
+    assert "Traceback" not in res.stderr
+    report = run("index", str(folder), "--report")
+    assert report.exit_code == 0 and "b\\xe1o c\\xe1o.txt" in report.stdout

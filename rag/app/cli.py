@@ -130,10 +130,12 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
 
         click.echo(format_report(report.files))
     else:
+        from ..ingest.files import shown
+
         for path, reason in report.skipped:
-            click.echo(f"Cảnh báo / warning: bỏ qua {path}: {reason}", err=True)
+            click.echo(f"Cảnh báo / warning: bỏ qua {shown(path)}: {reason}", err=True)
         for path, kept in report.duplicates:
-            click.echo(f"Cảnh báo / warning: {path} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
+            click.echo(f"Cảnh báo / warning: {shown(path)} trùng với {kept}, chỉ lập chỉ mục một lần", err=True)
     for old, new in report.renamed:
         click.echo(f"Đổi tên / renamed: {old} → {new} (không nhúng lại / not re-embedded)")
     for doc in report.removed:

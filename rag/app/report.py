@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..ingest.files import shown
 from ..pipeline import FileReport
 
 _COLUMNS = ("tệp / file", "trạng thái", "trang", "có chữ", "OCR", "bỏ qua", "mã hoá", "đoạn")
@@ -26,7 +27,7 @@ def format_report(rows: list[FileReport], width: int = 40) -> str:
     """A plain-text table, then the warnings numbered under it."""
     table = [_COLUMNS]
     for r in rows:
-        name = Path(r.path).name
+        name = shown(Path(r.path).name)
         name = name if len(name) <= width else name[:width - 1] + "…"
         skipped = ",".join(map(str, r.skipped_pages)) if r.skipped_pages else "-"
         table.append((name, _status(r), str(r.pages), str(r.text_pages), str(r.ocr_pages), skipped,
@@ -35,7 +36,7 @@ def format_report(rows: list[FileReport], width: int = 40) -> str:
     lines = ["  ".join(cell.ljust(w) if i < 2 or i == 6 else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths))) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    notes = [(Path(r.path).name, w) for r in rows for w in r.warnings]
+    notes = [(shown(Path(r.path).name), w) for r in rows for w in r.warnings]
     if notes:
         lines.append("")
         lines.append("Cảnh báo / warnings:")

@@ -1,7 +1,7 @@
 """Documents uploaded through the UI: validate, keep a copy, add to the index.
 
 A file is checked before it touches the index (type, size, empty, encoding, PDF with text — the
-same readers `rag index` uses), saved under `<index_dir>/uploads/` with a safe name (written to a
+same readers and size cap `rag index` uses), saved under `<index_dir>/uploads/` with a safe name (written to a
 temp file, then renamed), and indexed incrementally: the index build holds a file lock and swaps
 its CURRENT pointer atomically, so concurrent uploads from several tabs queue and both land.
 """
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..ingest.files import check_size
 from ..pipeline import SUPPORTED, DocumentRecord, IndexReport, Pipeline
 
 #: what staff may upload: whatever the library can read (at least .txt and .pdf)
 UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def uploads_dir(index_dir: Path) -> Path:
@@ -47,8 +47,9 @@ class UploadResult:
     warnings: list[str] = field(default_factory=list)  # e.g. scanned pages skipped
 
 
-def validate_upload(name: str, data: bytes) -> None:
-    """Cheap checks on name and bytes; raise InputError with a message staff can act on."""
+def validate_upload(name: str, data: bytes, max_mb: float | None = None) -> None:
+    """Cheap checks on name and bytes; raise InputError with a message staff can act on. What a
+    file holds (a PDF header, text, a password) is checked by the reader `rag index` uses too."""
     shown = Path(name).name or "(không tên)"
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
@@ -56,11 +57,10 @@ def validate_upload(name: str, data: bytes) -> None:
                          f"Chỉ nhận: {', '.join(UPLOAD_SUFFIXES)} (văn bản UTF-8, PDF có chữ).")
     if not data or not data.strip():
         raise InputError(f"Tệp “{shown}” rỗng: không có nội dung để thêm.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(f"Tệp “{shown}” quá lớn ({len(data) / 1e6:.1f} MB > "
-                         f"{MAX_UPLOAD_BYTES // 2**20} MB).")
-    if suffix == ".pdf" and not data.startswith(b"%PDF"):
-        raise InputError(f"Tệp “{shown}” có đuôi .pdf nhưng không phải PDF.")
+    try:
+        check_size(Path(shown), len(data), max_mb)
+    except InputError as e:
+        raise InputError(f"Tệp “{shown}” không dùng được: {e}") from None
 
 
 def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
@@ -69,7 +69,7 @@ def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
     Raises InputError (nothing stored, index unchanged) when the file cannot be used.
     """
     settings = pipeline.settings
-    validate_upload(name, data)
+    validate_upload(name, data, settings.max_file_mb)
     shown = Path(name).name
     folder = uploads_dir(settings.index_dir)
     folder.mkdir(parents=True, exist_ok=True)

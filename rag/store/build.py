@@ -160,7 +160,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
             row = FileReport(str(f), status="skipped")
             report.files.append(row)
             try:
-                raw = read_file(f)
+                raw = read_file(f, settings.max_file_mb)
                 doc = build_document(raw, doc_id=ids[f])
             except InputError as e:
                 report.skipped.append((str(f), str(e)))

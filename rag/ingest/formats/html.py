@@ -9,11 +9,14 @@ with the fewest links. Each block element becomes its own line; table rows becom
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from ...errors import InputError
 from ...vi.legacy_encoding import to_unicode
+from ...vi.syllables import marked_share
 from .base import RawFile
+from .pdf import _MIN_MARKED_SHARE, text_layer_problem
 
 _DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe",
               "svg", "button", "select", "input", "template")
@@ -109,6 +112,23 @@ def html_to_text(data: bytes | str) -> tuple[str, str]:
     return title, "\n".join(_lines(_main_element(root)))
 
 
+_MAX_CONTROL_SHARE = 0.01
+
+
+def is_garbage(text: str) -> bool:
+    """Bytes that never were a page (random data, a binary file renamed .html) decode to control
+    characters and to accented letters that make no Vietnamese syllable. The check is the PDF
+    text-layer one (`text_layer_problem`), except that a text without any marks is not called
+    garbage here: an English page is a real page."""
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        return False
+    control = sum(unicodedata.category(ch) in {"Cc", "Co", "Cn"} or ch == "\ufffd" for ch in visible)
+    if control / len(visible) > _MAX_CONTROL_SHARE:
+        return True
+    return text_layer_problem(text) == "garbage text" and marked_share(text) >= _MIN_MARKED_SHARE
+
+
 def read(path: Path) -> RawFile:
     data = path.read_bytes()
     if not data.strip():
@@ -124,4 +144,7 @@ def read(path: Path) -> RawFile:
     if not text.strip():
         raise InputError(f"Trang HTML không có nội dung chính / no main text in HTML page: {path}")
     conv = to_unicode(text)
+    if is_garbage(conv.text):
+        raise InputError(f"Tệp .html không chứa văn bản đọc được (dữ liệu nhị phân hoặc sai mã) / "
+                         f"no readable text, binary or mis-encoded data: {path}")
     return RawFile(path, [conv.text], False, encoding=conv.encoding, extractor="lxml")

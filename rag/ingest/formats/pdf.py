@@ -76,6 +76,32 @@ def _table_pages(path: Path) -> dict[int, str]:
         pdf.close()
 
 
+#: Readers accept the "%PDF-" header anywhere in the first 1024 bytes (PDF 32000 annex H); the
+#: UI and `rag index` both apply this one rule.
+HEADER_WINDOW = 1024
+
+
+def check_header(path: Path) -> None:
+    """A file named .pdf whose first KB holds no PDF header is not a PDF (an HTML error page, a
+    renamed Word file): say so, rather than "corrupt"."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_WINDOW)
+    if b"%PDF-" not in head:
+        raise InputError(f"Tệp có đuôi .pdf nhưng không phải PDF / not a PDF file: {path}")
+
+
+def _password_protected(path: Path) -> bool:
+    """True when the PDF needs a password to open. Files that only restrict printing or
+    copying (an owner password, common in official PDFs) open with the empty one and are read."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        return reader.is_encrypted and not reader.decrypt("")
+    except Exception:  # damaged files are reported by the extractors below
+        return False
+
+
 def extract(path: Path) -> tuple[list[str], str, list[str]]:
     """Raw page texts, the extractor that produced them, and warnings. pypdf is the primary
     extractor; any pypdf failure (pypdf 7 refuses the deprecated /Fl filter name, damaged
@@ -84,6 +110,9 @@ def extract(path: Path) -> tuple[list[str], str, list[str]]:
     try:
         pages = _with_pypdf(path)
     except Exception as e:  # pypdf raises assorted errors on damaged or unusual files
+        if _password_protected(path):
+            raise InputError(f"PDF có mật khẩu / password-protected PDF: {path} (hãy gỡ mật khẩu "
+                             "rồi thêm lại / remove the password and add it again)") from None
         first = f"{type(e).__name__}: {e}"
     else:
         tables = _table_pages(path)
@@ -108,6 +137,7 @@ def _pages_label(pages: list[int]) -> str:
 
 def read(path: Path, use_ocr: bool | None = None) -> RawFile:
     """Read a PDF. `use_ocr` None means: OCR when it is installed."""
+    check_header(path)
     raw_pages, extractor, warnings = extract(path)
     raw_pages = [p.replace("\r\n", "\n").replace("\r", "\n") for p in raw_pages]
     pages, encodings = convert_pages(raw_pages)

@@ -155,3 +155,32 @@ def test_folder_with_non_utf8_name_and_unreadable_file_indexes_the_rest(env, mon
     assert "Traceback" not in res.stderr
     report = run("index", str(folder), "--report")
     assert report.exit_code == 0 and "b\\xe1o c\\xe1o.txt" in report.stdout
+
+
+# ------------------------------------------------------------------ near-duplicates (case 4)
+
+NOTICE = ("Thông báo kết quả cung cấp dịch vụ công trực tuyến\n"
+          "Tính đến ngày 30/6/2024, tỉnh {province} đã tích hợp {n} dịch vụ công trực tuyến lên Cổng Dịch "
+          "vụ công quốc gia, đạt tỷ lệ {pct} trên tổng số thủ tục hành chính của tỉnh. Trong thời gian tới, "
+          "tỉnh tiếp tục rà soát, tái cấu trúc quy trình và hướng dẫn người dân nộp hồ sơ trực tuyến.\n")
+
+
+def test_template_notices_differing_in_province_and_figure_both_stay(make_corpus, settings_for,
+                                                                     fake_embedder) -> None:
+    from rag.ingest.dedup import fingerprint, is_duplicate
+    from rag.store.build import build
+
+    a = NOTICE.format(province="Yên Bái", n="1.204", pct="72,5%")
+    b = NOTICE.format(province="Hà Giang", n="1.204", pct="72,5%")  # only the province differs
+    c = NOTICE.format(province="Yên Bái", n="1.240", pct="72,5%")  # only one figure differs
+    assert not is_duplicate(fingerprint(a), fingerprint(b))
+    assert not is_duplicate(fingerprint(a), fingerprint(c))
+    assert is_duplicate(fingerprint(a), fingerprint(a.replace(". ", ".\n")))  # one notice, rewrapped
+    old_format = fingerprint(a)[1:]  # an older index's fingerprint has no key tokens: never merged
+    assert not is_duplicate(old_format, old_format)
+    settings = settings_for(make_corpus({"yen_bai.txt": a, "ha_giang.txt": b}))
+    report = build(settings, fake_embedder)
+    assert report.documents == 2 and not report.duplicates
+    pipe = Pipeline(settings, embedder=fake_embedder)
+    answer = pipe.ask("Hà Giang đã tích hợp bao nhiêu dịch vụ công trực tuyến?")
+    assert answer.found and "Hà Giang" in answer.answer and answer.citations[0].doc == "ha_giang.txt"

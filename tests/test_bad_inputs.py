@@ -184,3 +184,27 @@ def test_template_notices_differing_in_province_and_figure_both_stay(make_corpus
     pipe = Pipeline(settings, embedder=fake_embedder)
     answer = pipe.ask("Hà Giang đã tích hợp bao nhiêu dịch vụ công trực tuyến?")
     assert answer.found and "Hà Giang" in answer.answer and answer.citations[0].doc == "ha_giang.txt"
+
+
+# ------------------------------------------------------------------ big files (case 14)
+
+
+def test_file_over_the_size_cap_is_skipped_naming_file_and_setting(env, monkeypatch) -> None:
+    folder = write_files(env["tmp"] / "docs", CORPUS)
+    log = "".join(f"Nhật ký số {i}: hệ thống ghi nhận {i * 7} lượt truy cập dịch vụ công.\n" for i in range(9000))
+    (folder / "nhat-ky.txt").write_text(log, encoding="utf-8")  # ~0.6 MB
+    monkeypatch.setenv("RAG_MAX_FILE_MB", "0.5")
+    res = run("index", str(folder))
+    assert res.exit_code == 0, res.stderr
+    assert "Đã lập chỉ mục 3 tài liệu" in res.stdout
+    [line] = [ln for ln in res.stderr.splitlines() if "nhat-ky.txt" in ln]
+    assert "quá lớn / file too large" in line and "> 0.5 MB" in line and "RAG_MAX_FILE_MB" in line
+    assert not any("Nhật ký" in t for t in env["embedder"].embedded_texts)
+    monkeypatch.setenv("RAG_MAX_FILE_MB", "0")  # 0 = no cap
+    assert "4 tài liệu" in run("index", str(folder)).stdout
+
+
+def test_upload_over_the_cap_is_refused_with_the_same_rule(make_corpus, settings_for, fake_embedder) -> None:
+    pipe = Pipeline(settings_for(make_corpus(), max_file_mb=1), embedder=fake_embedder)
+    with pytest.raises(InputError, match="quá lớn / file too large.*RAG_MAX_FILE_MB"):
+        add_upload(pipe, "lon.txt", CORPUS["lao_cai.txt"].encode() * 1700)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
+from ..progress import status
 from .formats import SUPPORTED, RawFile, reader_for
 
 PDF_SUFFIXES = {".pdf"}
@@ -51,7 +52,11 @@ def check_size(path: Path, size: int, max_mb: float | None, setting: str = "RAG_
                          f"{max_mb:g} MB; đổi giới hạn bằng / raise the limit with {setting})")
 
 
-def read_file(path: Path, max_mb: float | None = None) -> RawFile:
+#: files at least this big get a progress line: reading and cleaning them takes seconds
+_ANNOUNCE_BYTES = 5 * 2**20
+
+
+def read_file(path: Path, max_mb: float | None = None, progress: bool = False) -> RawFile:
     """Read one file; raise InputError with a clear message when it cannot be used: unsupported
     type, missing, unreadable (permissions, I/O error), over `max_mb`, or a name that is not
     UTF-8 (it could be neither shown nor stored in the index)."""
@@ -65,7 +70,10 @@ def read_file(path: Path, max_mb: float | None = None) -> RawFile:
     try:
         if not path.is_file():
             raise InputError(f"Không tìm thấy tệp / file not found: {path}")
-        check_size(path, path.stat().st_size, max_mb)
+        size = path.stat().st_size
+        check_size(path, size, max_mb)
+        if size >= _ANNOUNCE_BYTES:
+            status(f"Đang đọc / reading {path.name} ({size / 2**20:.0f} MB)…", progress)
         return reader(path)
     except OSError as e:
         raise InputError(f"Không đọc được tệp / cannot read file: {path} ({e.strerror or e})") from None

@@ -160,7 +160,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
             row = FileReport(str(f), status="skipped")
             report.files.append(row)
             try:
-                raw = read_file(f, settings.max_file_mb)
+                raw = read_file(f, settings.max_file_mb, settings.show_progress)
                 doc = build_document(raw, doc_id=ids[f])
             except InputError as e:
                 report.skipped.append((str(f), str(e)))

@@ -256,3 +256,79 @@ def test_rag_ui_runs_streamlit_on_localhost(monkeypatch, tmp_path):
     assert argv[argv.index("--server.port") + 1] == "8600"
     assert argv[argv.index("--server.headless") + 1] == "true"
     assert env["RAG_INDEX_DIR"] == str((tmp_path / "idx").resolve())
+
+
+DIEN_BIEN = ("Điện Biên đẩy mạnh sử dụng chữ ký số\nCập nhật: 12/09/2024 08:00\nTính đến hết tháng 8 năm 2024, "
+             "tỉnh Điện Biên đã cấp 4.321 chứng thư chữ ký số cho cán bộ, công chức, viên chức các cấp, "
+             "giúp xử lý văn bản điện tử nhanh và an toàn hơn.\n")
+
+
+@pytest.fixture
+def upload_calls(monkeypatch):
+    """Counts the uploads the app indexes (the real add_upload does the work)."""
+    import rag.app.uploads as uploads
+
+    calls: list[str] = []
+    real = uploads.add_upload
+
+    def counted(pipeline, name, data):
+        calls.append(name)
+        return real(pipeline, name, data)
+
+    monkeypatch.setattr(uploads, "add_upload", counted)
+    return calls
+
+
+def test_question_sent_while_an_upload_is_indexed_is_answered_after_it(app_env, upload_calls):
+    """#11 case 5: the question arrives in the same script run as the upload still in the uploader
+    (Streamlit restarts the run with both); it must not vanish in the rerun that follows the upload."""
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("dien_bien.txt", DIEN_BIEN.encode(), "text/plain"))
+    at.chat_input[0].set_value("Điện Biên đã cấp bao nhiêu chứng thư chữ ký số?")
+    at.run()
+    assert not at.exception, at.exception
+    assert upload_calls == ["dien_bien.txt"]
+    assert len(at.session_state.turns) == 1
+    assert "4.321" in at.session_state.turns[0]["answer"].answer  # answered from the new document
+    assert any("Đã thêm" in s.value for s in at.sidebar.success)
+    at.run()  # later reruns neither index it again nor repeat the question
+    assert upload_calls == ["dien_bien.txt"] and len(at.session_state.turns) == 1
+
+
+def test_upload_interrupted_by_a_rerun_is_not_indexed_twice(app_env, upload_calls, monkeypatch):
+    """A rerun (a question, a click) stops the script at its next Streamlit call after the upload
+    was indexed; the uploader still holds the file in the new run."""
+    import rag.app.uploads as uploads
+
+    counted = uploads.add_upload
+
+    def interrupted(pipeline, name, data):
+        res = counted(pipeline, name, data)
+        if len(upload_calls) == 1:
+            st.rerun()
+        return res
+
+    monkeypatch.setattr(uploads, "add_upload", interrupted)
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("dien_bien.txt", DIEN_BIEN.encode(), "text/plain"))
+    at.run()
+    assert not at.exception, at.exception
+    assert upload_calls == ["dien_bien.txt"]
+    assert "4 tài liệu" in at.sidebar.caption[0].value
+
+
+def test_uploader_limit_and_public_host_warning(monkeypatch, tmp_path):
+    """The uploader states the real per-file limit (Streamlit's default text says 200MB), and
+    `rag ui --host 0.0.0.0` warns that the page has no login."""
+    from click.testing import CliRunner
+
+    from rag.app.cli import main
+
+    calls = []
+    monkeypatch.setattr("os.execve", lambda exe, argv, env: calls.append(argv))
+    monkeypatch.setenv("RAG_MAX_FILE_MB", "12")
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui"])
+    assert r.exit_code == 0 and "không có đăng nhập" not in r.stderr
+    assert calls[-1][calls[-1].index("--server.maxUploadSize") + 1] == "12"
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--host", "0.0.0.0"])
+    assert r.exit_code == 0 and "không có đăng nhập / no login" in r.stderr

@@ -21,7 +21,7 @@ from rag.app.feedback import DOWN, UP, FeedbackStore
 from rag.app.uploads import UPLOAD_SUFFIXES, add_upload, remove_documents
 from rag.config import Settings, load_settings
 from rag.errors import RagError
-from rag.pipeline import DocumentRecord, Pipeline, Result
+from rag.pipeline import DocumentRecord, Pipeline, Result, validate_question
 from rag.types import Answer, Citation, SearchFilter
 
 EXAMPLES = [
@@ -245,7 +245,7 @@ def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | Non
                        "không khớp nguồn sẽ được thay bằng câu trích nguyên văn.")
 
         st.header("➕ Thêm tài liệu")
-        upload_section(engine)
+        upload_section(engine, settings.max_file_mb)
 
         st.divider()
         counts = engine.feedback.counts()
@@ -299,32 +299,39 @@ def delete_section(engine: Engine, docs: dict[str, DocumentRecord]) -> None:
         (st.success if kind == "success" else st.error)(msg)
 
 
-def upload_section(engine: Engine) -> None:
+def upload_section(engine: Engine, max_mb: float) -> None:
+    """Index each uploaded file once. A rerun (a question sent meanwhile, a click) stops the
+    script at its next Streamlit call, possibly right after indexing and while the uploader still
+    holds the file: the file's id is remembered before indexing, and the outcome is recorded before
+    any Streamlit call, so the new run neither indexes it again nor loses the message."""
     state = st.session_state
     files = st.file_uploader(
         "Tệp văn bản hoặc PDF có chữ; tài liệu mới hỏi được ngay sau khi thêm.",
         accept_multiple_files=True, key=f"uploader-{state.uploader_key}")
     if files:
         for f in files:
+            if f.file_id in state.uploaded:
+                continue
+            state.uploaded.add(f.file_id)
             try:
                 with st.spinner(f"Đang lập chỉ mục “{f.name}”…"), engine.lock:
                     res = add_upload(engine.pipeline, f.name, f.getvalue())
+                    verb = "Đã cập nhật" if res.replaced else "Đã thêm"
+                    state.upload_msgs.append(
+                        ("success", f"{verb} “{res.title or res.doc_id}” ({res.chunks} đoạn). Có thể hỏi ngay."))
+                    state.upload_msgs += [("warning", f"“{f.name}”: {w}") for w in res.warnings]
             except RagError as e:
                 state.upload_msgs.append(("error", str(e)))
             except OSError as e:  # disk full, permissions
                 state.upload_msgs.append(("error", f"Không lưu được “{f.name}”: lỗi hệ thống tệp ({e})."))
-            else:
-                verb = "Đã cập nhật" if res.replaced else "Đã thêm"
-                state.upload_msgs.append(
-                    ("success", f"{verb} “{res.title or res.doc_id}” ({res.chunks} đoạn). Có thể hỏi ngay."))
-                state.upload_msgs += [("warning", f"“{f.name}”: {w}") for w in res.warnings]
         state.uploader_key += 1  # a fresh, empty uploader; the messages below stay
-        st.rerun()
+        st.rerun()  # the document list above is redrawn; questions waiting in `pending` stay
     show = {"success": (st.success, "✅"), "warning": (st.warning, "⚠️"), "error": (st.error, "🚫")}
     for kind, msg in state.upload_msgs[-4:]:
         element, icon = show[kind]
         element(msg, icon=icon)
-    st.caption("Nhận: " + ", ".join(UPLOAD_SUFFIXES) + " (tối đa 20 MB)")
+    limit = f" (tối đa {max_mb:g} MB mỗi tệp)" if max_mb > 0 else ""
+    st.caption("Nhận: " + ", ".join(UPLOAD_SUFFIXES) + limit)
 
 
 # ------------------------------------------------------------------ answering
@@ -358,6 +365,8 @@ def main() -> None:
     state.setdefault("session_id", uuid.uuid4().hex)
     state.setdefault("upload_msgs", [])
     state.setdefault("uploader_key", 0)
+    state.setdefault("uploaded", set())  # file ids already indexed in this session
+    state.setdefault("pending", [])  # questions sent and not yet answered
 
     st.title("Hỏi đáp chính sách chuyển đổi số")
     st.caption("Câu trả lời được trích nguyên văn từ tài liệu, kèm nguồn [n] mở ra xem được. "
@@ -369,27 +378,35 @@ def main() -> None:
         st.error(f"Không khởi động được: {e}")
         st.stop()
 
+    # read before the sidebar: an upload there ends its run with a rerun, and a question sent
+    # meanwhile must survive it (it waits in `pending` until answered)
+    sent = (st.chat_input("Nhập câu hỏi, ví dụ: Lào Cai tích hợp bao nhiêu dịch vụ công?") or "").strip()
+    if sent:
+        state.pending.append(sent)
     k, flt, scope, answerer = sidebar(engine, settings)
 
-    prompt = (st.chat_input("Nhập câu hỏi, ví dụ: Lào Cai tích hợp bao nhiêu dịch vụ công?") or "").strip()
-    if not state.turns and not prompt:
+    if not state.turns and not state.pending:
         st.info("Hãy đặt câu hỏi bằng tiếng Việt (có dấu hoặc không dấu). Ví dụ:  \n"
                 + "  \n".join(f"• {q}" for q in EXAMPLES), icon="💬")
     for turn in state.turns:
         render_turn(engine, turn)
 
-    if prompt:
-        resolution = engine.pipeline.standalone(prompt, [t["standalone"] for t in state.turns])
+    while state.pending:
+        prompt = state.pending[0]
         try:
+            question = validate_question(prompt)
+            resolution = engine.pipeline.standalone(question, [t["standalone"] for t in state.turns])
             result = answer_prompt(engine, prompt, resolution.question, k, flt, answerer)
         except (RagError, OSError) as e:
+            state.pending.pop(0)
             with st.chat_message("user"):
                 st.markdown(_esc(prompt), unsafe_allow_html=True)
             st.error(str(e))
-            return
-        turn = {"id": uuid.uuid4().hex, "question": prompt, "standalone": resolution.question,
+            continue
+        turn = {"id": uuid.uuid4().hex, "question": question, "standalone": resolution.question,
                 "answer": result.answer, "k": k, "scope": scope}
-        state.turns.append(turn)
+        state.turns.append(turn)  # with the next line, before any Streamlit call: a rerun
+        state.pending.pop(0)  # cannot answer it twice or drop it
         render_turn(engine, turn)
 
 

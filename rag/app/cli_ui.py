@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..config import REPO_ROOT, load_settings
 from ..errors import InputError
 
 APP = REPO_ROOT / "ui" / "app.py"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _settings_env(ctx: click.Context) -> dict[str, str]:
@@ -45,13 +47,21 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
         raise InputError("Chưa cài streamlit / streamlit is not installed: bash install.sh") from None
     if not APP.is_file():
         raise InputError(f"Không tìm thấy giao diện / UI script not found: {APP}")
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    # the uploader states Streamlit's own limit (200 MB by default): make it ours
+    upload_mb = max(1, math.ceil(settings.max_file_mb)) if settings.max_file_mb > 0 else 200
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
            "--server.address", host, "--server.port", str(port),
+           "--server.maxUploadSize", str(upload_mb),
            "--server.headless", "false" if open_browser else "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
            "--client.toolbarMode", "viewer"]
     env = {**os.environ, **_settings_env(ctx)}
     click.echo(f"Giao diện chat / chat UI: http://{host}:{port}  (Ctrl+C để dừng)", err=True)
+    if host not in LOCAL_HOSTS:
+        click.echo(f"Cảnh báo / warning: giao diện không có đăng nhập / no login: ai mở được {host}:{port} "
+                   "đều hỏi và thêm tài liệu được; chỉ dùng trong mạng tin cậy / anyone who can reach "
+                   "it can ask and upload, use it on a trusted network only", err=True)
     sys.stderr.flush()
     # become the Streamlit server (same pid), so signals and exit codes reach it directly
     os.execve(sys.executable, cmd, env)

@@ -292,6 +292,11 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     pipe = _pipeline(ctx, answerer=answerer)
     set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
     items = ev.load_items(set_path)
+    if not items:  # zeros in the history would read as a collapse of every score
+        from ..errors import InputError
+
+        raise InputError(f"Bộ đánh giá trống / empty eval set: {set_path} (không ghi lịch sử / "
+                         "nothing written to the history)")
     pipe.ensure_index()
     pipe.expect_many_questions(wait=True)  # the runtime a long-running process answers with
     results = ev.run_eval(pipe, items, k=k)

@@ -114,6 +114,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "min_chunk_chars": (_number(0), "số nguyên ≥ 0 / an integer ≥ 0"),
     "dense_weight": (_number(0, 1), "một số từ 0 đến 1 / a number from 0 to 1"),
     "llm_timeout": (lambda v: _number(0)(v) and v > 0, "số giây > 0 / seconds > 0"),
+    "max_file_mb": (_number(0), "số MB ≥ 0 (0 = không giới hạn) / MB ≥ 0 (0 = no limit)"),
 }
 
 _ENV_PREFIX = "RAG_"

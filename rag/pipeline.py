@@ -34,6 +34,7 @@ from .store import index as idx
 from .store.build import FileReport as FileReport
 from .store.build import IndexReport, build
 from .store.build import remove as remove_documents
+from .store.index import REPAIR_HINT as REPAIR_HINT
 from .store.index import DocumentRecord as DocumentRecord
 from .types import Answer, Chunk, Document, Hit, SearchFilter
 from .vi.gazetteer import FOLDED_PROVINCES
@@ -196,6 +197,17 @@ class Pipeline:
         report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
         self._loaded = None  # reload lazily with the new version
         return report
+
+    def repair(self) -> tuple[Path, list[str]]:
+        """`rag index --repair`: CURRENT back on the newest complete version (version, removed)."""
+        self._loaded = None
+        return idx.repair(Path(self.settings.index_dir))
+
+    def check(self) -> tuple[Path, list[str], list[str], idx.IndexMeta]:
+        """`rag index --check`: the live version re-hashed in full (version, problems, warnings,
+        its metadata)."""
+        version, problems, warnings = idx.check(Path(self.settings.index_dir))
+        return version, problems, warnings, idx.read_version_meta(version)
 
     def remove(self, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
         """Take documents (ids, paths or file names) out of the index; no model is loaded."""

@@ -208,3 +208,14 @@ def test_upload_over_the_cap_is_refused_with_the_same_rule(make_corpus, settings
     pipe = Pipeline(settings_for(make_corpus(), max_file_mb=1), embedder=fake_embedder)
     with pytest.raises(InputError, match="quá lớn / file too large.*RAG_MAX_FILE_MB"):
         add_upload(pipe, "lon.txt", CORPUS["lao_cai.txt"].encode() * 1700)
+
+
+# ------------------------------------------------------------------ rag eval (case 15)
+
+
+def test_eval_on_an_empty_set_writes_no_history(env) -> None:
+    empty = _write(env["tmp"] / "rong.jsonl", "\n  \n")
+    out = env["tmp"] / "history"
+    res = run("eval", "--set", str(empty), "--out", str(out))
+    assert res.exit_code == 1 and "Bộ đánh giá trống / empty eval set" in res.stderr
+    assert not (out / "history.jsonl").exists()

@@ -328,3 +328,13 @@ def test_uploader_limit_and_public_host_warning(monkeypatch, tmp_path):
     assert calls[-1][calls[-1].index("--server.maxUploadSize") + 1] == "12"
     r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--host", "0.0.0.0"])
     assert r.exit_code == 0 and "không có đăng nhập / no login" in r.stderr
+
+
+def test_question_of_only_emoji_gets_a_message_and_nfd_is_understood(app_env):
+    at = ask(start(), "😀 ??? 👍")
+    assert "không có chữ hay số" in at.error[0].value and len(at.session_state.turns) == 0
+    import unicodedata
+
+    ask(at, unicodedata.normalize("NFD", LAO_CAI_Q))
+    assert at.session_state.turns[0]["question"] == LAO_CAI_Q
+    assert "1.305" in at.session_state.turns[0]["answer"].answer

@@ -102,22 +102,21 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
         raise InputError("--sync và --rebuild không dùng cùng nhau / use --sync or --rebuild")
     settings = load_settings(**(ctx.obj or {}))
     if repair or check_only:
-        from ..store import index as idx
+        from ..pipeline import REPAIR_HINT, Pipeline
 
         if repair:
-            version, removed = idx.repair(settings.index_dir)
+            version, removed = Pipeline(settings).repair()
             click.echo(f"Đã sửa / repaired: CURRENT → {version.name}"
                        + (f"; đã dọn / removed {', '.join(removed)}" if removed else ""))
             return
-        version, problems, warnings = idx.check(settings.index_dir)
+        version, problems, warnings, meta = Pipeline(settings).check()
         for w in warnings:
             click.echo(f"Cảnh báo / warning: {w}", err=True)
         if problems:
             for p in problems:
                 click.echo(f"Hỏng / damaged: {p}", err=True)
             raise IndexStateError(f"chỉ mục {version} không nguyên vẹn / index is damaged: "
-                                  f"{idx.REPAIR_HINT}")
-        meta = idx.read_version_meta(version)
+                                  f"{REPAIR_HINT}")
         click.echo(f"Chỉ mục {'đọc được' if warnings else 'nguyên vẹn'} / index "
                    f"{'loads (unverified)' if warnings else 'OK'}: {version} ({len(meta.documents)} "
                    f"tài liệu, {meta.n_chunks} đoạn, {len(meta.files)} tệp đã kiểm tra)")
@@ -292,6 +291,11 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
     pipe = _pipeline(ctx, answerer=answerer)
     set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
     items = ev.load_items(set_path)
+    if not items:  # zeros in the history would read as a collapse of every score
+        from ..errors import InputError
+
+        raise InputError(f"Bộ đánh giá trống / empty eval set: {set_path} (không ghi lịch sử / "
+                         "nothing written to the history)")
     pipe.ensure_index()
     pipe.expect_many_questions(wait=True)  # the runtime a long-running process answers with
     results = ev.run_eval(pipe, items, k=k)

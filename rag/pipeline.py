@@ -38,6 +38,7 @@ from .store.index import REPAIR_HINT as REPAIR_HINT
 from .store.index import DocumentRecord as DocumentRecord
 from .types import Answer, Chunk, Document, Hit, SearchFilter
 from .vi.gazetteer import FOLDED_PROVINCES
+from .vi.text import squash_spaces
 
 if TYPE_CHECKING:
     from .answerers.llm import AnswerStream
@@ -106,7 +107,7 @@ def _plain_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text
                    if unicodedata.category(ch) != "Cf")
-    return " ".join(text.split())
+    return squash_spaces(text)
 
 
 def validate_question(question: str | bytes | None) -> str:

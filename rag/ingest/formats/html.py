@@ -15,6 +15,7 @@ from pathlib import Path
 from ...errors import InputError
 from ...vi.legacy_encoding import to_unicode
 from ...vi.syllables import marked_share
+from ...vi.text import squash_spaces
 from .base import RawFile
 from .pdf import _MIN_MARKED_SHARE, text_layer_problem
 
@@ -68,7 +69,7 @@ def _lines(el) -> list[str]:
     buf: list[str] = []
 
     def flush() -> None:
-        line = re.sub(r"\s+", " ", "".join(buf)).strip()
+        line = squash_spaces("".join(buf))
         if line:
             out.append(line)
         buf.clear()
@@ -80,7 +81,7 @@ def _lines(el) -> list[str]:
             return
         if node.tag == "tr":
             flush()
-            cells = [re.sub(r"\s+", " ", c.text_content()).strip() for c in node if c.tag in ("td", "th")]
+            cells = [squash_spaces(c.text_content()) for c in node if c.tag in ("td", "th")]
             row = " | ".join(c for c in cells if c)
             if row:
                 out.append(row)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ...vi.text import squash_spaces
+
 _TOP, _BOTTOM = 6, 4  # lines looked at on each edge of a page
 _NUM_LINE_RE = re.compile(r"^[-–\s]*(?:trang|page)?\s*(\d{1,4})\s*(?:/\s*\d{1,4})?[-–\s]*$", re.IGNORECASE)
 _GLUED_NUM_RE = re.compile(r"^(.*\S)\s+(\d{1,4})\s*$")
 
 
 def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().lower()))
+    return re.sub(r"\d+", "#", squash_spaces(line.lower()))
 
 
 def _edges(lines: list[str]) -> list[int]:

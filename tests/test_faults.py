@@ -150,6 +150,18 @@ def test_lost_marker_is_no_first_run(env, what) -> None:
     assert "hoa_lam.txt" in cited_docs(ask_json(EXTRA_Q))
 
 
+def test_lost_marker_then_index_deletes_nothing(env) -> None:
+    """CURRENT missing, then `rag index X`: building on would write an index of X alone and
+    delete the versions holding everything else."""
+    version = user_index(env)
+    (env["index"] / "CURRENT").unlink()
+    before = tree(env["index"])
+    assert "rag index --repair" in one_line_error(run("index", str(env["extra"])))
+    assert tree(env["index"]) == before
+    ok("index", "--repair")
+    assert idx.current_version(env["index"]) == version
+
+
 def test_fresh_index_folder_still_builds_from_the_corpus(env) -> None:
     """The README's front door: `rag ask` on a fresh clone builds the corpus index (an interrupted
     first build's leftovers and the UI's feedback database don't make a folder less fresh)."""

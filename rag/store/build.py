@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import Settings
 from ..embedders.base import Embedder
-from ..errors import IndexFormatError, InputError
+from ..errors import IndexFormatError, IndexStateError, InputError
 from ..ingest.chunking import build_document, chunk_document
 from ..ingest.dedup import fingerprint, is_duplicate
 from ..ingest.files import collect_paths, read_file
@@ -95,6 +95,9 @@ def _previous(index_dir: Path, settings: Settings,
     another model or chunking) the documents are still returned, to be read again from their
     files: nothing indexed is silently dropped. A damaged index raises (the fix is --repair)."""
     if not idx.exists(index_dir):
+        if idx.versions(index_dir):  # CURRENT lost: building on would drop (and delete) them all
+            raise IndexStateError(f"Chỉ mục {index_dir} thiếu tệp đánh dấu CURRENT nhưng còn phiên bản / "
+                                  f"index marker missing but versions remain; {idx.REPAIR_HINT}")
         return None, {}
     try:
         old = idx.load_index(index_dir)

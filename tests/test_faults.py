@@ -481,12 +481,37 @@ def test_full_disk_while_writing_the_marker(env, small_disk, monkeypatch) -> Non
 # ------------------------------------------------------------------ kill -9, concurrent writers
 
 WRITER = textwrap.dedent("""
-    import sys
+    import os, signal, sys
     sys.path[:0] = [{tests!r}, {repo!r}]
     from pathlib import Path
     from conftest import FakeEmbedder
     from rag.config import Settings
+    from rag.store import index as idx
     from rag.store.build import build
+
+    def die_after(real):
+        def wrapped(*args, **kwargs):
+            out = real(*args, **kwargs)
+            os.kill(os.getpid(), signal.SIGKILL)
+            return out
+        return wrapped
+
+    def die_before(real):
+        def wrapped(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return wrapped
+
+    kill_at = os.environ.get("KILL_AT")
+    if kill_at == "mid-version":  # vectors.npy written, the rest of the version not
+        idx.np.save = die_after(idx.np.save)
+    elif kill_at == "before-marker":  # version folder complete and renamed, CURRENT not written
+        idx.write_marker = die_before(idx.write_marker)
+    elif kill_at == "marker-rename":  # .CURRENT-* written and fsynced, not yet renamed over CURRENT
+        real_replace = os.replace
+        idx.os.replace = lambda a, b: (os.kill(os.getpid(), signal.SIGKILL) if Path(b).name == "CURRENT"
+                                       else real_replace(a, b))
+    elif kill_at == "before-cleanup":  # CURRENT swapped, the previous version not yet removed
+        idx.clean_leftovers = die_before(idx.clean_leftovers)
     settings = Settings(corpus=Path({corpus!r}), index_dir=Path({index!r}), show_progress=False)
     emb = FakeEmbedder()
     paths = [Path(p) for p in sys.argv[2:]] or None
@@ -496,11 +521,34 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def _writer(env, *args: str) -> subprocess.Popen:
+def _writer(env, *args: str, kill_at: str = "") -> subprocess.Popen:
     script = WRITER.format(tests=str(TESTS), repo=str(REPO), corpus=str(env["corpus"]),
                            index=str(env["index"]))
     return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "KILL_AT": kill_at})
+
+
+@pytest.mark.parametrize("kill_at, live", [("mid-version", "old"), ("before-marker", "old"),
+                                           ("marker-rename", "old"), ("before-cleanup", "new")])
+def test_kill_9_at_each_step_of_a_write(env, kill_at, live) -> None:
+    """SIGKILL at each step of writing a version: the index loads whole (the old version until
+    CURRENT is renamed, the new one after), `--check` finds nothing wrong, and the next build
+    removes what the killed one left."""
+    ok("index")
+    old = idx.current_version(env["index"])
+    proc = _writer(env, "1", str(env["extra"]), kill_at=kill_at)
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    leftovers = {p.name for p in env["index"].iterdir()} - {"CURRENT", ".lock", old.name}
+    assert leftovers  # the kill really interrupted a write
+    loaded = idx.load_index(env["index"])
+    assert (loaded.path == old) == (live == "old")
+    assert ("hoa_lam.txt" in loaded.meta.documents) == (live == "new")
+    assert "index OK" in ok("index", "--check")
+    ok("index", str(env["extra"]))
+    assert {p.name for p in env["index"].iterdir()} == {
+        "CURRENT", ".lock", idx.current_version(env["index"]).name}
+    assert set(idx.read_meta(env["index"]).documents) == {*CORPUS, "hoa_lam.txt"}
 
 
 def test_kill_9_during_writes_never_damages_the_index(env) -> None:

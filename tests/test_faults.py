@@ -334,6 +334,28 @@ def test_sync_repoints_a_renamed_file_without_embedding(env) -> None:
     assert "da_nang_2022.txt" in cited_docs(answer) and "da_nang.txt" not in cited_docs(answer)
 
 
+def test_sync_forgets_a_deleted_copy(env) -> None:
+    """A file indexed once as a copy of another ("also in") and then deleted is not named again."""
+    shutil.copy(env["corpus"] / "lao_cai.txt", env["corpus"] / "lao_cai_ban_sao.txt")
+    ok("index")
+    q = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+    assert "lao_cai_ban_sao.txt" in ok("ask", q)
+    (env["corpus"] / "lao_cai_ban_sao.txt").unlink()
+    ok("index", "--sync", str(env["corpus"]))
+    assert "lao_cai_ban_sao.txt" not in ok("ask", q) + json.dumps(ask_json(q))
+    assert all(not r.also_in for r in idx.read_meta(env["index"]).documents.values())
+
+
+def test_remove_a_copy_keeps_the_document(env) -> None:
+    shutil.copy(env["corpus"] / "lao_cai.txt", env["corpus"] / "lao_cai_ban_sao.txt")
+    ok("index")
+    out = ok("remove", "lao_cai_ban_sao.txt")
+    assert "removed: lao_cai_ban_sao.txt (bản sao / a copy of another document)" in out
+    meta = idx.read_meta(env["index"])
+    assert set(meta.documents) == set(CORPUS) and not meta.documents["lao_cai.txt"].also_in
+    assert "lao_cai_ban_sao.txt" not in ok("ask", "Lào Cai tích hợp bao nhiêu dịch vụ công?")
+
+
 def test_remove_by_name_id_or_path(env) -> None:
     ok("index")
     ok("index", str(env["extra"]))

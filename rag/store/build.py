@@ -118,7 +118,8 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
     """Index `paths` (default: the corpus folder). Without `rebuild`, documents already in the
     index stay and the given ones are added or updated; with it, the index holds exactly
     `paths`. With `sync`, documents whose file is no longer in the given folders are removed
-    (a renamed file is re-pointed, its passages not embedded again). `only_if_missing`: do
+    (a renamed file is re-pointed, its passages not embedded again), and a document read again
+    lists as copies ("also_in") only those found in this run. `only_if_missing`: do
     nothing if an index appeared while waiting for the lock (a first run racing `rag index`).
     A bad file is skipped with a warning; if no file is usable, nothing is written."""
     index_dir = Path(settings.index_dir)
@@ -181,7 +182,9 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
         for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report):
             row.status, row.chunks = "indexed", len(chunks)
             previous = documents.get(doc.doc_id)
-            also = sorted({*(previous.also_in if previous else []), *chunks[0].also_in} - {doc.source})
+            # with sync, the copies found in this run are all there is (a deleted copy goes too)
+            kept = previous.also_in if previous and not sync else []
+            also = sorted({*kept, *chunks[0].also_in} - {doc.source})
             for c in chunks:
                 c.also_in = list(also)
             documents[doc.doc_id] = idx.DocumentRecord(

@@ -101,13 +101,13 @@ def _decode_stray_bytes(text: str) -> str:
 
 
 def _plain_text(text: str) -> str:
-    """NFC (decomposed input from some keyboards and PDF copies matches nothing otherwise),
-    control characters as spaces, invisible format characters (zero-width space, BOM, soft
-    hyphen) dropped, runs of white space as one space."""
-    text = unicodedata.normalize("NFC", text)
+    """Control characters as spaces, invisible format characters (zero-width space, BOM, soft
+    hyphen) dropped, runs of white space as one space, then NFC (decomposed input from some
+    keyboards and PDF copies matches nothing otherwise; last, because a dropped character may
+    have stood between a letter and its mark)."""
     text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text
                    if unicodedata.category(ch) != "Cf")
-    return squash_spaces(text)
+    return unicodedata.normalize("NFC", squash_spaces(text))
 
 
 def validate_question(question: str | bytes | None) -> str:

@@ -7,6 +7,7 @@ Each chunk is an exact slice of the document text, so quotes are verbatim.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -89,13 +90,10 @@ def _split_long(text: str, start: int, end: int, max_tokens: int,
 
 
 def _page_at(doc: Document, offset: int) -> int | None:
-    page = None
-    for start, num in doc.pages:
-        if start <= offset:
-            page = num
-        else:
-            break
-    return page
+    """The page holding `offset`: a binary search, as it is asked for every paragraph (a scan of
+    the page list made chunking a 3,000-page PDF quadratic)."""
+    i = bisect.bisect_right(doc.pages, offset, key=lambda p: p[0]) - 1
+    return doc.pages[i][1] if i >= 0 else None
 
 
 def chunk_document(doc: Document, max_tokens: int = 350, min_chars: int = 120,

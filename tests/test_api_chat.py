@@ -87,10 +87,10 @@ def test_stream_llm_invented_number_falls_back(url):
     assert final["fallback_reason"]
 
 
-def test_stream_extractive_is_one_answer_event_equal_to_ask(url):
+def test_stream_extractive_is_the_answer_in_one_piece_then_ask_json(url):
     events = sse_events(url, {"question": LAO_CAI_Q})
     plain = httpx.post(f"{url}/api/ask", json={"question": LAO_CAI_Q}, timeout=60).json()
-    assert events == [("answer", plain)]
+    assert events == [("delta", {"text": plain["answer"]}), ("answer", plain)]
 
 
 def test_stream_bad_input_is_a_json_error_not_a_stream(url):

@@ -2,8 +2,8 @@
 
 Why: Open WebUI, bots and anything built on an OpenAI SDK can then ask the assistant without code
 of their own. The last user message is the question; the earlier user messages resolve a
-follow-up ("Còn Thái Nguyên thì sao?") exactly as the chat UI does (`resolve_followup` over the
-standalone questions, oldest first). The reply's content is the cited answer followed by a
+follow-up ("Còn Thái Nguyên thì sao?") exactly as the chat UI does (`Pipeline.standalone` over
+the standalone questions, oldest first). The reply's content is the cited answer followed by a
 "Nguồn" list, because a generic chat client shows only the content; the structured citations ride
 along in the extra top-level field `citations` (and `question`, the standalone question searched).
 
@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...search.conversation import resolve_followup
+from ...pipeline import Pipeline
 from ...types import Answer, Citation
 from .errors import MAX_JSON_BYTES, ApiError
 
@@ -64,8 +64,8 @@ def standalone_question(messages: list[ChatMessage]) -> tuple[str, str]:
     history: list[str] = []
     for text in users[:-1]:
         if text.strip():
-            history.append(resolve_followup(text.strip(), history).question)
-    return users[-1], resolve_followup(users[-1].strip(), history).question
+            history.append(Pipeline.standalone(text.strip(), history).question)
+    return users[-1], Pipeline.standalone(users[-1].strip(), history).question
 
 
 def cited_text(answer: Answer) -> str:

@@ -29,12 +29,11 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ...config import Settings, load_settings
+from ...config import ANSWERERS, Settings, load_settings
 from ...errors import RagError
-from ...pipeline import ANSWERERS, MAX_QUESTION_CHARS, Pipeline, Result
-from ...search.retrieve import SearchFilter
+from ...pipeline import MAX_QUESTION_CHARS, Pipeline, Result
 from ...store import index as idx
-from ...types import Answer
+from ...types import SearchFilter
 from ..uploads import MAX_UPLOAD_BYTES, add_upload
 from . import errors
 from .errors import MAX_JSON_BYTES, ApiError
@@ -155,31 +154,22 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         return engine.run(req.question, req.k, flt, req.answerer).answer.to_json_dict()
 
     @app.post("/api/ask/stream", tags=["ask"], max_body_size=MAX_JSON_BYTES,
-              summary="Trả lời dạng server-sent events: `delta` (chữ mô hình đang viết), rồi `answer`",
+              summary="Trả lời dạng server-sent events: `delta` (chữ đang viết), rồi `answer`",
               response_class=StreamingResponse)
     def ask_stream(req: AskRequest) -> StreamingResponse:
-        """With the LLM answerer, `event: delta` carries the model's text as it is written; the
-        final `event: answer` is the checked `rag ask --json` object, which replaces the draft (it
-        may be the extractive fallback). With the extractive answerer only `answer` is sent."""
+        """`event: delta` events carry the answer's text as it is written (the LLM answerer's
+        draft; the extractive answer comes in one piece); the last event, `answer`, is the checked
+        `rag ask --json` object, which replaces the draft — for an LLM possibly the extractive
+        fallback. The search runs under the engine lock, the writing outside it."""
         flt = req.filters.to_search_filter() if req.filters else None
-        name = req.answerer or engine.pipeline.settings.answerer
         with engine.lock:  # errors here (empty question, no index) are plain 4xx/5xx responses
             check_filter(engine.current(), flt)
-            if name == "extractive":
-                result = engine.pipeline.run(req.question, k=req.k, flt=flt, answerer=name)
-                stream = None
-            else:
-                retrieval = engine.pipeline.search(req.question, k=req.k, flt=flt)
-                stream = engine.pipeline.answerer_for(name).stream(retrieval.info, retrieval.hits)
+            streaming = engine.pipeline.stream(req.question, k=req.k, flt=flt, answerer=req.answerer)
 
         def events() -> Iterator[str]:
-            if stream is None:
-                answer: Answer = result.answer
-            else:
-                for piece in stream:
-                    yield _sse("delta", {"text": piece})
-                assert stream.answer is not None
-                answer = engine.pipeline.result(retrieval, stream.answer).answer
+            for piece in streaming:
+                yield _sse("delta", {"text": piece})
+            answer = streaming.result().answer
             engine.metrics.count_answer(answer)
             yield _sse("answer", answer.to_json_dict())
 
@@ -188,11 +178,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @app.get("/api/documents", tags=["documents"], summary="Các tài liệu đã lập chỉ mục")
     def list_documents() -> dict:
-        with engine.lock:
-            loaded = engine.current()
-        docs = [_document_json(doc_id, rec) for doc_id, rec in loaded.meta.documents.items()]
+        docs = [_document_json(doc_id, rec) for doc_id, rec in engine.pipeline.documents().items()]
         docs.sort(key=lambda d: (d["date"] or "", d["id"]), reverse=True)
-        return {"documents": docs, "chunks": len(loaded.chunks)}
+        return {"documents": docs, "chunks": sum(d["chunks"] for d in docs)}
 
     @app.post("/api/documents", tags=["documents"], status_code=201, max_body_size=MAX_UPLOAD_BODY,
               summary="Thêm tài liệu (multipart, trường `file`): kiểm tra như giao diện chat, chỉ mục nguyên tử")

@@ -101,10 +101,12 @@ class Settings:
     max_file_mb: float = 20.0
     # answers: quoted sentences ("extractive", the default) or an OpenAI-compatible model ("llm")
     answerer: str = "extractive"
-    llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m llama_cpp.server` default port
+    llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m rag.app.local_llm` default port
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_api_key: str | None = field(default=None, repr=False)  # kept out of logs and eval history
     llm_timeout: float = 60.0  # seconds without a byte from the server before falling back
+    # `rag serve`: when set, adding or deleting documents over HTTP needs "Authorization: Bearer <token>"
+    api_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, (ok, wanted) in _RULES.items():

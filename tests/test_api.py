@@ -198,10 +198,39 @@ def test_upload_without_file_and_oversize(http):
     _assert_error(http.post("/api/documents", files={"file": ("lon.txt", big, "text/plain")}), 413, "too large")
 
 
+def test_delete_document(http, settings):
+    question = "Hải Đăng đã cấp bao nhiêu chữ ký số cho cán bộ?"
+    text = ("Hải Đăng cấp chữ ký số\nCập nhật: 03/08/2023 09:00\nĐơn vị Hải Đăng đã cấp 2.468 chữ ký số cho cán bộ, "
+            "công chức để ký văn bản điện tử trên hệ thống quản lý văn bản và điều hành của đơn vị.\n")
+    doc = http.post("/api/documents", files={"file": ("hai-dang.txt", text.encode(), "text/plain")}).json()
+    assert "2.468" in ask(http, question=question).json()["answer"]
+    resp = http.delete(f"/api/documents/{doc['id']}")
+    assert resp.status_code == 200 and resp.json() == {"removed": [doc["id"]]}
+    assert doc["id"] not in {d["id"] for d in http.get("/api/documents").json()["documents"]}
+    assert "2.468" not in ask(http, question=question).json()["answer"]
+    assert not (settings.index_dir / "uploads" / "hai-dang.txt").exists()  # the uploaded copy goes too
+    _assert_error(http.delete(f"/api/documents/{doc['id']}"), 404, "unknown document")
+
+
 def test_delete_unknown_document(http):
-    resp = http.delete("/api/documents/khong-co")
-    assert resp.status_code in {404, 501}, resp.text
-    _assert_error(resp, resp.status_code)
+    _assert_error(http.delete("/api/documents/khong-co.txt"), 404, "unknown document", "khong-co.txt")
+
+
+def test_changing_documents_needs_the_token_when_one_is_set(make_corpus, settings_for):
+    settings = settings_for(make_corpus(), api_token="bi-mat-123")
+    server = LiveServer(create_app(pipeline=Pipeline(settings, embedder=FakeEmbedder()))).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            files = {"file": ("moi.txt", UPLOAD.encode(), "text/plain")}
+            _assert_error(c.post("/api/documents", files=files), 401, "RAG_API_TOKEN")
+            _assert_error(c.post("/api/documents", files=files, headers={"Authorization": "Bearer sai"}), 401)
+            _assert_error(c.delete("/api/documents/lao_cai.txt"), 401)
+            assert c.post("/api/ask", json={"question": LAO_CAI_Q}).status_code == 200  # asking stays open
+            ok = {"Authorization": "Bearer bi-mat-123"}
+            assert c.post("/api/documents", files=files, headers=ok).status_code == 201
+            assert c.delete("/api/documents/lao_cai.txt", headers=ok).status_code == 200
+    finally:
+        server.stop()
 
 
 # ------------------------------------------------------------------ health and metrics

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, File, UploadFile
+from fastapi import Depends, FastAPI, File, Header, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -34,15 +35,18 @@ from ...errors import RagError
 from ...pipeline import MAX_QUESTION_CHARS, Pipeline, Result
 from ...store import index as idx
 from ...types import SearchFilter
-from ..uploads import MAX_UPLOAD_BYTES, add_upload
+from ..uploads import add_upload, remove_documents
 from . import errors
 from .errors import MAX_JSON_BYTES, ApiError
 from .metrics import Metrics, MetricsMiddleware
 
 log = logging.getLogger(__name__)
 
-#: a multipart upload: the file limit of the UI plus the multipart framing
-MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 64 * 1024
+
+
+def upload_body_limit(settings: Settings) -> int | None:
+    """A multipart upload may be the per-file cap (RAG_MAX_FILE_MB, 0 = none) plus its framing."""
+    return int(settings.max_file_mb * 2**20) + 64 * 1024 if settings.max_file_mb else None
 
 
 @dataclass
@@ -145,6 +149,15 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                   description="Câu trả lời tiếng Việt có trích dẫn nguồn / Vietnamese answers with citations.")
     app.state.engine = engine
     errors.install(app)
+    token = engine.pipeline.settings.api_token
+
+    def may_change_documents(authorization: Annotated[str | None, Header()] = None) -> None:
+        """Adding or deleting documents changes every user's answers: with RAG_API_TOKEN set,
+        only callers holding it may (reading and asking stay open, as in the chat UI)."""
+        if token and not secrets.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
+            raise ApiError(401, "Cần mã truy cập / a valid 'Authorization: Bearer <RAG_API_TOKEN>' header "
+                                "is required to change documents", "unauthorized")
+
     app.add_middleware(MetricsMiddleware, metrics=engine.metrics)
 
     @app.post("/api/ask", tags=["ask"], max_body_size=MAX_JSON_BYTES,
@@ -182,27 +195,24 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         docs.sort(key=lambda d: (d["date"] or "", d["id"]), reverse=True)
         return {"documents": docs, "chunks": sum(d["chunks"] for d in docs)}
 
-    @app.post("/api/documents", tags=["documents"], status_code=201, max_body_size=MAX_UPLOAD_BODY,
+    @app.post("/api/documents", tags=["documents"], status_code=201,
+              max_body_size=upload_body_limit(engine.pipeline.settings), dependencies=[Depends(may_change_documents)],
               summary="Thêm tài liệu (multipart, trường `file`): kiểm tra như giao diện chat, chỉ mục nguyên tử")
     def upload_document(file: Annotated[UploadFile, File(description="tài liệu .txt, .pdf, .docx…")]) -> dict:
-        data = file.file.read(MAX_UPLOAD_BYTES + 1)
+        data = file.file.read()
         with engine.lock:
             res = add_upload(engine.pipeline, file.filename or "", data)
             engine.current()
         return {"id": res.doc_id, "title": res.title, "source": res.path.name, "chunks": res.chunks,
                 "replaced": res.replaced, "warnings": res.warnings}
 
-    @app.delete("/api/documents/{doc_id}", tags=["documents"], summary="Xóa một tài liệu khỏi chỉ mục")
+    @app.delete("/api/documents/{doc_id}", tags=["documents"], dependencies=[Depends(may_change_documents)],
+                summary="Xóa một tài liệu khỏi chỉ mục (và bản tải lên của nó)")
     def delete_document(doc_id: str) -> dict:
-        remove = getattr(engine.pipeline, "remove", None)
-        if remove is None:
-            raise ApiError(501, "Chưa hỗ trợ xóa tài liệu / document removal is not available in this version",
-                           "not_implemented")
         with engine.lock:
-            if doc_id not in engine.current().meta.documents:
-                raise ApiError(404, f"Không có tài liệu / no such document: {doc_id}", "unknown_document")
-            from ..uploads import remove_documents
-
+            if doc_id not in engine.pipeline.documents():
+                raise ApiError(404, f"Không có tài liệu / unknown document: {doc_id} (xem GET /api/documents)",
+                               "unknown_document")
             _, removed = remove_documents(engine.pipeline, [doc_id])
             engine.current()
         return {"removed": sorted(removed)}

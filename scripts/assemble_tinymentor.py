@@ -11,11 +11,11 @@ Apache-2.0.
 
 The wheels are pip-downloaded (not installed: 1.1 GB of data has no business in site-packages),
 the parts are read straight out of them in order, and the result is written atomically and only
-after its size, GGUF header and sha256 check out. Then serve it with llama-cpp-python:
+after its size, GGUF header and sha256 check out; a model already there and verified is kept. Then
+serve it with llama.cpp's server from the prebuilt xllamacpp wheel (nothing to compile):
 
     pip install -e .[llm-local]
-    python -m llama_cpp.server --model <file> --host 127.0.0.1 --port 8080 --n_ctx 4096 \
-        --model_alias qwen2.5-coder-1.5b-instruct
+    python -m rag.app.local_llm            # http://127.0.0.1:8000/v1, the RAG_LLM_BASE_URL default
 """
 
 from __future__ import annotations

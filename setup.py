@@ -1,11 +1,12 @@
 """Only what pyproject.toml cannot say: the seed documents (seeds/) ship inside the wheel as
-`rag/_seeds/`, the default corpus of an installed package (rag.config.default_corpus). The
-checkout keeps them at seeds/, where tests, eval and bench find them."""
+`rag/_seeds/`, the default corpus of an installed package (rag.config.default_corpus), and the
+chat page (ui/app.py) as `rag/_ui/app.py` for `rag ui`. The checkout keeps them at seeds/ and ui/,
+where tests, eval and bench find them."""
 
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["rag", "rag.*"]), "rag._seeds"],
-    package_dir={"rag._seeds": "seeds"},
-    package_data={"rag._seeds": ["*.txt"]},
+    packages=[*find_packages(include=["rag", "rag.*"]), "rag._seeds", "rag._ui"],
+    package_dir={"rag._seeds": "seeds", "rag._ui": "ui"},
+    package_data={"rag._seeds": ["*.txt"], "rag._ui": ["app.py"]},
 )

@@ -64,7 +64,7 @@ def _build_wheel(out: Path) -> Path:
     for name in ("pyproject.toml", "setup.py", "README.md"):
         src.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, src / name)
-    for name in ("rag", "seeds"):
+    for name in ("rag", "seeds", "ui"):
         shutil.copytree(REPO_ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(out / "dist"), str(src)], check=True, timeout=300)
@@ -103,3 +103,4 @@ def test_wheel_in_fresh_venv_answers_outside_the_checkout(tmp_path):
     assert (index / "CURRENT").is_file()
     assert not (purelib / "index").exists() and not any((purelib / "rag").glob("index*"))
     assert list(work.iterdir()) == []  # nothing written where it was run
+    assert (purelib / "rag" / "_ui" / "app.py").is_file()  # `rag ui` has its page

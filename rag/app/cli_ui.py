@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from ..config import REPO_ROOT, load_settings
+from ..config import REPO_ROOT, in_checkout, load_settings
 from ..errors import InputError
 
-APP = REPO_ROOT / "ui" / "app.py"
+# ui/app.py in a checkout; an installed wheel carries it as rag/_ui/app.py (setup.py)
+APP = REPO_ROOT / "ui" / "app.py" if in_checkout() else Path(__file__).resolve().parents[1] / "_ui" / "app.py"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 

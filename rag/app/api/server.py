@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                 with engine.lock:
                     engine.current()
                 engine.pipeline.expect_many_questions()  # warm query runtime, loaded in background
-            except RagError as e:  # serve anyway: /healthz says why, /api/ask answers 503 with it
+            except (RagError, OSError) as e:  # serve anyway: /healthz says why, /api/ask answers 503
                 engine.startup_error = str(e)
                 log.error("Không nạp được chỉ mục / index not loaded: %s", e)
 

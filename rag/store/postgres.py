@@ -39,7 +39,7 @@ def is_url(value: str) -> bool:
     return value.startswith(URL_SCHEMES)
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
@@ -68,7 +68,7 @@ class PostgresStore:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise IndexStateError(f"Không kết nối được PostgreSQL / cannot connect to {_shown(url)}: "
+            raise IndexStateError(f"Không kết nối được PostgreSQL / cannot connect to {shown_url(url)}: "
                                   f"{first}") from None
         self._lock = threading.Lock()  # one connection, used by one thread at a time
         self._migrate()
@@ -104,7 +104,7 @@ class PostgresStore:
         meta = dict(self._conn.execute("SELECT key, value FROM store_meta").fetchall())
         if meta.get("model_id") != self.model_id or meta.get("dim") != str(self.dim):
             raise IndexStateError(
-                f"Kho PostgreSQL được tạo cho mô hình khác / the store at {_shown(self.url)} holds "
+                f"Kho PostgreSQL được tạo cho mô hình khác / the store at {shown_url(self.url)} holds "
                 f"vectors of '{meta.get('model_id')}' ({meta.get('dim')} dims), not '{self.model_id}' "
                 f"({self.dim}): dùng cơ sở dữ liệu khác / use another database")
 

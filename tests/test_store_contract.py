@@ -212,3 +212,24 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state(pg_url, docs, tmp_p
         assert [h.chunk.doc_id for h in store.lexical_top(bm25_terms("Đà Nẵng"), 1)] == ["da_nang.txt"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", ["local", "postgres"])
+def test_a_reader_learns_of_a_commit_by_another_writer_within_a_second(kind, docs, tmp_path, request):
+    import threading
+    import time
+
+    writer, reader = (_open(kind, tmp_path, request) for _ in range(2))
+    since = reader.version()
+    got: list[tuple[str | None, float]] = []
+    waiting = threading.Thread(target=lambda: got.append((reader.wait_for_change(since, 10), time.monotonic())))
+    waiting.start()
+    time.sleep(0.3)  # the listener is waiting before the write commits
+    doc_id, record, chunks, vectors = docs[0]
+    writer.put_document(doc_id, record, chunks, vectors)
+    committed = time.monotonic()
+    waiting.join(15)
+    assert got and got[0][0] == writer.version() != since
+    assert got[0][1] - committed < 1.0
+    assert reader.wait_for_change(since, 0.1) == writer.version()  # already changed: no wait
+    assert reader.wait_for_change(writer.version(), 0.2) is None

@@ -71,6 +71,11 @@ class Store(Protocol):
         """Changes whenever a write commits: a reader compares it to decide whether to reload."""
         ...
 
+    def wait_for_change(self, since: str, timeout: float) -> str | None:
+        """Block until the version differs from `since` or `timeout` seconds pass; the new
+        version, or None."""
+        ...
+
     def snapshot(self) -> Snapshot:
         """Every document, passage and vector at one consistent version."""
         ...

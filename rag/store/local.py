@@ -8,6 +8,7 @@ protocol the contract tests and the PostgreSQL comparison use).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,6 +81,17 @@ class LocalStore:
     def version(self) -> str:
         version = idx.current_version(self.index_dir)
         return version.name if version else ""
+
+    def wait_for_change(self, since: str, timeout: float) -> str | None:
+        """Polls CURRENT (one small file) every 50 ms: the local store has no one to notify it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.version()
+            if now != since:
+                return now
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
     def dense_top(self, query: np.ndarray, k: int, flt: SearchFilter | None = None) -> list[Scored]:
         index = self._index()

@@ -172,6 +172,21 @@ class PostgresStore:
         with self._lock:
             return str(self._conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
 
+    def wait_for_change(self, since: str, timeout: float) -> str | None:
+        """Block until a write commits a version other than `since` (the writer's NOTIFY, sent
+        at commit) or `timeout` seconds pass; returns the new version, or None. Listening starts
+        before the version is read, so a write between the two is not missed."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            now = str(conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
+            if now != since:
+                return now
+            for note in conn.notifies(timeout=timeout, stop_after=1):
+                return note.payload
+        return None
+
     @staticmethod
     def _where(flt: SearchFilter | None, alias: str = "c") -> tuple[str, list]:
         if flt is None:

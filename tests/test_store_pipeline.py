@@ -90,3 +90,25 @@ def test_a_store_setting_that_is_no_url_is_refused(monkeypatch):
     monkeypatch.setenv("RAG_STORE", "mysql://x")
     done = CliRunner().invoke(main, ["ask", "câu hỏi"])
     assert done.exit_code == 1 and "RAG_STORE" in done.output
+
+
+def test_an_index_run_that_fails_midway_keeps_the_documents_it_committed(tmp_path, pg_url, monkeypatch):  # noqa: F811
+    """Documents are embedded and committed group by group: a run that dies on the second group
+    (here the embedder fails) leaves the first one answerable and nothing half-written."""
+    monkeypatch.setattr("rag.store.writer.GROUP_CHUNKS", 1)
+
+    class FailsSecond(FakeEmbedder):
+        def embed_passages(self, texts, show_progress=False):
+            if len(self.passage_batches) == 1:
+                raise RuntimeError("embedder died")
+            return super().embed_passages(texts, show_progress)
+
+    corpus = write_files(tmp_path / "corpus", CORPUS)
+    shared = Pipeline(Settings(corpus=corpus, store=pg_url, show_progress=False), embedder=FailsSecond())
+    with pytest.raises(RuntimeError, match="embedder died"):
+        shared.index()
+    docs = shared.documents()
+    assert list(docs) == ["da_nang.txt"]
+    store = shared.store
+    snap = store.snapshot()
+    assert len(snap.chunks) == docs["da_nang.txt"].chunks > 0

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from ..config import Settings
 from ..embedders.base import Embedder
 from ..errors import InputError
@@ -54,6 +52,24 @@ def _read(files: list[Path], ids: dict[Path, str], settings: Settings,
     return fresh
 
 
+#: chunks embedded per call before their documents are written: big enough for the batch backend
+#: (rag/embedders/auto.py switches at 150), small enough that a long run commits as it goes
+GROUP_CHUNKS = 1024
+
+
+def _groups(todo: list) -> list[list]:
+    """Documents in order, cut into groups of about GROUP_CHUNKS passages."""
+    groups: list[list] = [[]]
+    size = 0
+    for item in todo:
+        if size >= GROUP_CHUNKS:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += len(item[1])
+    return [g for g in groups if g]
+
+
 def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
                rebuild: bool = False, sync: bool = False) -> IndexReport:
     """Index `paths` (default: the corpus folder) into `store`. `rebuild`: afterwards the store
@@ -80,27 +96,26 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
             report.reused += len(chunks)
             continue
         todo.append((doc, chunks, row, f))
-    texts = [c.text for _, chunks, _, _ in todo for c in chunks]
-    if texts:
-        status(f"Đang nhúng {len(texts)} đoạn / embedding {len(texts)} chunks "
+    total = sum(len(chunks) for _, chunks, _, _ in todo)
+    if total:
+        status(f"Đang nhúng {total} đoạn / embedding {total} chunks "
                f"({embedder.model_id}, {embedder.backend})", settings.show_progress)
-    vectors = (embedder.embed_passages(texts, show_progress=settings.show_progress) if texts
-               else np.zeros((0, embedder.dim), dtype=np.float32))
-    at = 0
-    written = set()
-    for doc, chunks, _, f in todo:
-        also = sorted({*chunks[0].also_in} - {doc.source})
-        for c in chunks:
-            c.also_in = list(also)
-        record = DocumentRecord(
-            path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
-            content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
-            doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
-            fingerprint=fingerprint(doc.text), also_in=also)
-        store.put_document(doc.doc_id, record, chunks, vectors[at:at + len(chunks)])
-        at += len(chunks)
-        written.add(doc.doc_id)
-    report.embedded = len(texts)
+    for group in _groups(todo):
+        texts = [c.text for _, chunks, _, _ in group for c in chunks]
+        vectors = embedder.embed_passages(texts, show_progress=settings.show_progress)
+        at = 0
+        for doc, chunks, _, f in group:
+            also = sorted({*chunks[0].also_in} - {doc.source})
+            for c in chunks:
+                c.also_in = list(also)
+            record = DocumentRecord(
+                path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
+                content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
+                doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
+                fingerprint=fingerprint(doc.text), also_in=also)
+            store.put_document(doc.doc_id, record, chunks, vectors[at:at + len(chunks)])
+            at += len(chunks)
+        report.embedded += len(texts)
     indexed = {doc.doc_id for _, doc, _, _ in kept}
     gone = [d for d, r in known.items() if d not in indexed and (
         rebuild or (sync and _under(r.path, roots) and r.path not in present)

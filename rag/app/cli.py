@@ -264,9 +264,14 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
 
 @main.command(name="eval")
 @click.option("--set", "eval_set", type=click.Path(path_type=Path), help="Bộ câu hỏi (mặc định eval/qa.jsonl).")
+@click.option("--corpus", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Thư mục tài liệu của bộ câu hỏi; chỉ mục riêng được xây lần đầu "
+                   "(trong thư mục cache, hoặc --index-dir).")
+@click.option("--limit", type=click.IntRange(1), help="Chỉ chấm N câu đầu.")
+@click.option("--sample", type=click.IntRange(1), help="Chấm N câu chọn ngẫu nhiên (hạt giống cố định).")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Thư mục lịch sử và báo cáo (mặc định eval/history, RAG_EVAL_DIR).")
+              help="Thư mục lịch sử và báo cáo (mặc định eval/history[/TÊN_BỘ], RAG_EVAL_DIR).")
 @click.option("--report", is_flag=True, help="Viết báo cáo Markdown + biểu đồ xu hướng.")
 @click.option("--thresholds", type=click.Path(path_type=Path), help="Ngưỡng (mặc định eval/thresholds.json).")
 @click.option("--fail-on-regression", is_flag=True, help="Thoát mã 3 nếu điểm giảm so với lần trước.")
@@ -274,9 +279,9 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
 @click.option("--answerer", type=click.Choice(["extractive", "llm"]),
               help="Chấm cách trả lời này (mặc định RAG_ANSWERER hoặc extractive).")
 @click.pass_context
-def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: Path | None,
-             report: bool, thresholds: Path | None, fail_on_regression: bool, k: int,
-             answerer: str | None) -> None:
+def eval_cmd(ctx: click.Context, eval_set: Path | None, corpus: Path | None, limit: int | None,
+             sample: int | None, as_json: bool, out_dir: Path | None, report: bool,
+             thresholds: Path | None, fail_on_regression: bool, k: int, answerer: str | None) -> None:
     """Chấm điểm hệ thống trên bộ câu hỏi đánh giá; ghi lịch sử; thoát mã 2 nếu dưới ngưỡng.
 
     \b
@@ -284,66 +289,14 @@ def eval_cmd(ctx: click.Context, eval_set: Path | None, as_json: bool, out_dir: 
       rag eval                    # in điểm, ghi eval/history/history.jsonl
       rag eval --report           # thêm eval/history/report.md và trend.png
       rag eval --answerer llm     # câu trả lời của mô hình ngôn ngữ (có kiểm tra căn cứ)
+      rag eval --set ../shared/devsets/viquad/qa.jsonl --corpus ../shared/devsets/viquad/corpus
+      rag eval --set ... --corpus ... --sample 200   # chạy nhanh, không ghi lịch sử
     """
-    from dataclasses import asdict
+    from .cli_eval import run_eval_command
 
-    from ..config import REPO_ROOT
-    from ..evaluation import history as hist
-    from ..evaluation import run as ev
-
-    pipe = _pipeline(ctx, answerer=answerer)
-    set_path = eval_set or REPO_ROOT / "eval" / "qa.jsonl"
-    items = ev.load_items(set_path)
-    if not items:  # zeros in the history would read as a collapse of every score
-        from ..errors import InputError
-
-        raise InputError(f"Bộ đánh giá trống / empty eval set: {set_path} (không ghi lịch sử / "
-                         "nothing written to the history)")
-    pipe.ensure_index()
-    pipe.expect_many_questions(wait=True)  # the runtime a long-running process answers with
-    results = ev.run_eval(pipe, items, k=k)
-    by_id = {it.id: it for it in items}
-    scores = ev.metrics(results, by_id)
-    kinds = ev.by_kind(results)
-    fails = ev.failures(results, by_id)
-    limits_path = thresholds or REPO_ROOT / "eval" / "thresholds.json"
-    limits = json.loads(limits_path.read_text(encoding="utf-8")) if limits_path.exists() else {}
-    problems = ev.check_thresholds(scores, limits)
-    out = out_dir or pipe.settings.eval_dir
-    if out_dir is None and pipe.settings.answerer != "extractive":
-        out = out / pipe.settings.answerer  # its own history: an LLM run is no regression of the default
-    settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
-                if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key",
-                                "feedback_db", "eval_dir", "store"}}
-    history_file = out / "history.jsonl"
-    previous = (hist.read_history(history_file) or [None])[-1]
-    record = hist.make_record(scores, kinds, settings, str(set_path))
-    hist.append_run(history_file, record)
-    regs = hist.regressions(previous, record)
-    report_path = hist.write_report(hist.read_history(history_file), fails, out, problems) if report else None
-    if as_json:
-        click.echo(json.dumps({"metrics": scores, "by_kind": kinds, "failures": fails,
-                               "below_threshold": problems, "regressions": regs},
-                              ensure_ascii=False, indent=1))
-    else:
-        click.echo(f"Bộ đánh giá: {set_path} ({scores['n']} câu)")
-        for key, value in scores.items():
-            click.echo(f"  {key:20s} {value}")
-        click.echo("\nTheo loại / by kind:")
-        for kind, v in kinds.items():
-            click.echo(f"  {kind:14s} " + ", ".join(f"{a}={b}" for a, b in v.items()))
-        click.echo(f"\nSai / failures ({len(fails)}):")
-        for f in fails:
-            click.echo(f"  [{f['id']}] {f['question']}\n      expected {f['expected']} | got {f['got'][:160]}")
-        if regs:
-            click.echo("\nGiảm so với lần trước / regressions: " + "; ".join(regs))
-        if report_path:
-            click.echo(f"\nBáo cáo / report: {report_path}")
-    if problems:
-        click.echo("Dưới ngưỡng / below threshold: " + "; ".join(problems), err=True)
-        ctx.exit(2)
-    if regs and fail_on_regression:
-        ctx.exit(3)
+    run_eval_command(ctx, eval_set=eval_set, corpus=corpus, limit=limit, sample=sample,
+                     as_json=as_json, out_dir=out_dir, report=report, thresholds=thresholds,
+                     fail_on_regression=fail_on_regression, k=k, answerer=answerer)
 
 
 def _read_questions(path: Path) -> list[tuple[int, str]]:

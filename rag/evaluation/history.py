@@ -66,6 +66,33 @@ def regressions(previous: dict | None, current: dict) -> list[str]:
     return out
 
 
+def sets_overview(root: Path) -> dict[str, dict]:
+    """The latest run of every set under the history root: the seeds' history is the root's own
+    `history.jsonl`, each other set has a folder (`viquad/`, `legal/`…), so the report shows
+    them side by side."""
+    out: dict[str, dict] = {}
+    for name, path in [("seeds", root / "history.jsonl"),
+                       *sorted((p.parent.name, p) for p in root.glob("*/history.jsonl"))]:
+        runs = read_history(path)
+        if runs:
+            out[name] = runs[-1]
+    return out
+
+
+def overview_lines(overview: dict[str, dict]) -> list[str]:
+    """A Markdown table: one column per set, one row per headline metric."""
+    if not overview:
+        return []
+    names = list(overview)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    rows = ["n", *HEADLINE, "false_refusals", "latency_p50_ms"]
+    for key in rows:
+        lines.append(f"| {key} | " + " | ".join(str(overview[s]["metrics"].get(key, "–")) for s in names) + " |")
+    lines.append("| run | " + " | ".join(f"{overview[s]['time'][:10]} {overview[s].get('commit') or '?'}"
+                                          for s in names) + " |")
+    return lines
+
+
 def plot_trend(runs: list[dict], path: Path) -> Path:
     """PNG of the headline scores over the runs, regressions marked in red."""
     import matplotlib
@@ -95,7 +122,7 @@ def plot_trend(runs: list[dict], path: Path) -> Path:
 
 
 def write_report(runs: list[dict], failures: list[dict], out_dir: Path,
-                 problems: list[str]) -> Path:
+                 problems: list[str], overview: dict[str, dict] | None = None) -> Path:
     """Markdown report of the latest run with its trend plot; returns the report path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     current = runs[-1]
@@ -116,6 +143,8 @@ def write_report(runs: list[dict], failures: list[dict], out_dir: Path,
         mark = " ▼" if any(r.startswith(key + ":") for r in regs) else ""
         lines.append(f"| {key} | {value}{mark} | {prev_m.get(key, '–')} |")
     lines += ["", "![trend](trend.png)", ""]
+    if overview:
+        lines += ["## All sets (latest run of each)", "", *overview_lines(overview), ""]
     lines.append("## Regressions against the previous run")
     lines += [f"- {r}" for r in regs] or ["- none"]
     lines += ["", "## Below threshold"] + ([f"- {p}" for p in problems] or ["- none"])

@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..config import REPO_ROOT
 from ..errors import InputError
 from ..vi.text import NUMBER_RE, canonical_number, fold, squash_spaces
 
@@ -50,6 +51,16 @@ class ItemResult:
     answerer: str = "extractive"  # "llm" / "extractive-fallback" with `rag eval --answerer llm`
 
 
+def _item(row: dict) -> EvalItem:
+    """One line of a set. A retrieval-only line (`article`, `article_start`: the gold article and
+    its first characters, as in a legal retrieval set) is scored on retrieval: its evidence is the
+    article's start and it has no facts."""
+    if "article_start" in row and "evidence" not in row:
+        row = {**row, "evidence": row.pop("article_start"), "facts": row.get("facts", [])}
+        row.pop("article", None)
+    return EvalItem(**row)
+
+
 def load_items(path: Path) -> list[EvalItem]:
     if not Path(path).is_file():
         raise InputError(f"Không tìm thấy bộ đánh giá / eval set not found: {path}")
@@ -57,10 +68,35 @@ def load_items(path: Path) -> list[EvalItem]:
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             try:
-                items.append(EvalItem(**json.loads(line)))
+                items.append(_item(json.loads(line)))
             except (ValueError, TypeError) as e:
                 raise InputError(f"Dòng {n} của {path} không hợp lệ / bad line {n}: {e}") from None
     return items
+
+
+def select_items(items: list[EvalItem], limit: int | None = None, sample: int | None = None,
+                 seed: int = 0) -> list[EvalItem]:
+    """The first `limit` items, or `sample` items drawn with a fixed seed (same draw every run,
+    in the set's order), for quick runs on large sets."""
+    if sample is not None and sample < len(items):
+        import random
+
+        keep = set(random.Random(seed).sample(range(len(items)), sample))
+        items = [it for i, it in enumerate(items) if i in keep]
+    return items[:limit] if limit is not None else items
+
+
+_SAFE_RE = re.compile(r"[^\w.-]+")
+
+
+def set_name(path: Path) -> str:
+    """A set's short name for its history: `eval/qa.jsonl` → "seeds", `…/viquad/qa.jsonl` →
+    "viquad", `…/legal/retrieval.jsonl` → "legal-retrieval"."""
+    path = Path(path)
+    if path.resolve() == (REPO_ROOT / "eval" / "qa.jsonl").resolve():
+        return "seeds"
+    parent = _SAFE_RE.sub("_", path.resolve().parent.name) or "set"
+    return parent if path.stem == "qa" else f"{parent}-{_SAFE_RE.sub('_', path.stem)}"
 
 
 def evidence_rank(evidence: str | None, chunks: list[str]) -> int | None:

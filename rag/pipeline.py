@@ -206,7 +206,8 @@ class Pipeline:
     def _adopt(self, loaded: idx.LoadedIndex) -> Loaded:
         retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
         answerer = self._answerer or ExtractiveAnswerer(loaded.idf(), loaded.chunks,
-                                                        abbreviations=retriever.abbreviations)
+                                                        abbreviations=retriever.abbreviations,
+                                                        model_id=loaded.meta.model_id)
         self._loaded = Loaded(loaded, retriever, answerer)
         return self._loaded
 

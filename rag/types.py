@@ -58,6 +58,7 @@ class Hit:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    cosine: float | None = None  # e5 cosine of question and chunk: how close, not just how ranked
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Answer:
     confidence: float = 0.0  # the answerer's support score in [0, 1]
     answerer: str = "extractive"  # "llm", or "extractive-fallback" when the LLM's answer was rejected
     fallback_reason: str | None = None  # why the LLM's answer was not used (one line)
+    value: str | None = None  # the number, date or name the quote gives, when one was extracted
 
     def to_json_dict(self) -> dict:
         """The stable `rag ask --json` contract (see README)."""
@@ -134,6 +136,7 @@ class Answer:
             # additive keys (issue #5)
             "answerer": self.answerer,
             **({"fallback_reason": self.fallback_reason} if self.fallback_reason else {}),
+            **({"value": self.value} if self.value else {}),  # additive (issue #12)
         }
 
 

@@ -227,3 +227,63 @@ def test_run_eval_with_a_stub_pipeline() -> None:
     assert pipe.ensured
     assert r.facts_ok and r.quotes_verbatim and r.cited_doc == "lao_cai.txt" and r.evidence_rank == 1
     assert r.retrieved_docs == ["lao_cai.txt"] and r.latency >= 0
+
+
+# ------------------------------------------------------------------ other sets (issue #12)
+
+def test_retrieval_only_lines_are_scored_on_their_article(tmp_path) -> None:
+    from rag.evaluation.run import load_items
+
+    path = tmp_path / "retrieval.jsonl"
+    path.write_text(json.dumps({"id": "r1", "question": "Đúng hay sai?", "kind": "truefalse", "doc": "luat.md",
+                                "article": "Điều 29", "article_start": "Điều 29. Xóa đăng ký"}) + "\n",
+                    encoding="utf-8")
+    (item,) = load_items(path)
+    assert item.evidence == "Điều 29. Xóa đăng ký" and item.facts == [] and item.answerable
+
+
+def test_select_items_limit_and_seeded_sample() -> None:
+    from rag.evaluation.run import select_items
+
+    items = [EvalItem(str(i), "q", None, None, [], "unanswerable") for i in range(50)]
+    assert [it.id for it in select_items(items, limit=3)] == ["0", "1", "2"]
+    a, b = select_items(items, sample=10), select_items(items, sample=10)
+    assert [it.id for it in a] == [it.id for it in b] and len(a) == 10
+    assert [it.id for it in a] == sorted((it.id for it in a), key=int)  # the set's order kept
+    assert a != items[:10]
+    assert select_items(items, sample=100) == items
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [("eval/qa.jsonl", "seeds"), ("/x/devsets/viquad/qa.jsonl", "viquad"),
+     ("/x/devsets/legal/retrieval.jsonl", "legal-retrieval"), ("/x/my set/extra.jsonl", "my_set-extra")],
+)
+def test_set_name(path: str, name: str) -> None:
+    from rag.config import REPO_ROOT
+    from rag.evaluation.run import set_name
+
+    p = REPO_ROOT / path if not path.startswith("/") else path
+    assert set_name(p) == name
+
+
+def test_report_shows_every_set_side_by_side(tmp_path) -> None:
+    from rag.evaluation import history as hist
+
+    for sub, acc in (("", 0.88), ("viquad", 0.62), ("legal", 0.67)):
+        hist.append_run(tmp_path / sub / "history.jsonl",
+                        hist.make_record({"n": 10, "answer_accuracy": acc}, {}, {}, sub or "eval/qa.jsonl"))
+    overview = hist.sets_overview(tmp_path)
+    assert list(overview) == ["seeds", "legal", "viquad"]
+    table = "\n".join(hist.overview_lines(overview))
+    assert "| answer_accuracy | 0.88 | 0.67 | 0.62 |" in table
+
+
+def test_corpus_index_dirs_differ_per_corpus(tmp_path) -> None:
+    from rag.app.cli_eval import corpus_index_dir
+    from rag.config import Settings
+
+    s = Settings(cache_dir=tmp_path)
+    a = corpus_index_dir(s, tmp_path / "viquad" / "corpus")
+    b = corpus_index_dir(s, tmp_path / "legal" / "corpus")
+    assert a != b and a.parent == tmp_path / "indexes" and a.name.startswith("viquad-")

@@ -43,6 +43,14 @@ def _ask(question: str, hits: list[Hit], chunks: list[Chunk] = ALL) -> Answer:
     return ExtractiveAnswerer(chunks=chunks).answer(info, hits)
 
 
+def _holds_value(question: str, sentence: str) -> bool:
+    """The `has_value` feature of the scorer for one sentence: the asked kind of value, new."""
+    from rag.answerers.features import has_new_value, question_facts
+
+    info = analyse(question, question, FOLDED_PROVINCES)
+    return has_new_value(question_facts(info, info.content_terms), sentence)
+
+
 def _assert_well_formed(ans: Answer) -> None:
     if ans.found:
         assert "[1]" in ans.answer
@@ -119,13 +127,12 @@ def test_refuses_when_the_named_province_is_nowhere() -> None:
     assert all(c.quote == "" for c in ans.related)
 
 
-def test_refuses_when_the_only_number_is_one_the_question_states() -> None:
-    chunk = _chunk("kp1", "kinh_phi.txt", "Kinh phí chuyển đổi số",
-                   "Kinh phí chuyển đổi số của tỉnh được bố trí trong năm 2023 từ ngân sách địa phương.")
-    ans = _ask("Kinh phí chuyển đổi số năm 2023 là bao nhiêu?", [Hit(chunk, 1.0)], [chunk])
-    _assert_well_formed(ans)
-    assert not ans.found
-    assert [c.chunk_id for c in ans.related] == ["kp1"]
+# The value rules below were hard filters; fitted on the outside sets they became features of the
+# scorer (as filters they cost 0.05-0.16 answer accuracy there): each now asserts the feature.
+
+def test_a_number_the_question_states_is_no_new_value() -> None:
+    assert not _holds_value("Kinh phí chuyển đổi số năm 2023 là bao nhiêu?",
+                            "Kinh phí chuyển đổi số của tỉnh được bố trí trong năm 2023 từ ngân sách địa phương.")
 
 
 @pytest.mark.parametrize("sentence", [
@@ -135,9 +142,7 @@ def test_refuses_when_the_only_number_is_one_the_question_states() -> None:
     "Việt Nam có bước tiến trong khen thưởng tập thể quốc tế.2",
 ])
 def test_a_date_or_document_number_is_not_a_count(sentence: str) -> None:
-    chunk = _chunk("kt1", "khen_thuong.txt", "Khen thưởng", sentence)
-    ans = _ask("Thủ tướng tặng bằng khen cho bao nhiêu tập thể?", [Hit(chunk, 1.0)], [chunk])
-    assert not ans.found, ans.answer
+    assert not _holds_value("Thủ tướng tặng bằng khen cho bao nhiêu tập thể?", sentence)
 
 
 def test_a_ratio_is_a_count_not_a_date() -> None:
@@ -155,7 +160,6 @@ def test_a_count_of_something_else_does_not_answer() -> None:
     chunk2 = _chunk("tn2", "thai_nguyen.txt", "Thái Nguyên",
                     "Tỉnh Thái Nguyên đã tích hợp 820 dịch vụ công trực tuyến lên Cổng Dịch vụ công quốc gia.")
     q = "Thái Nguyên đã tích hợp bao nhiêu dịch vụ công lên Cổng Dịch vụ công quốc gia?"
-    assert not _ask(q, [Hit(chunk, 1.0)], [chunk]).found
     ans = _ask(q, [Hit(chunk, 1.0), Hit(chunk2, 0.8)], [chunk, chunk2])
     assert ans.found and "820" in ans.citations[0].quote
 
@@ -194,7 +198,7 @@ def test_ordinal_question_wants_a_rank_not_a_footnote() -> None:
     chunk = _chunk("xh1", "xep_hang.txt", "Xếp hạng",
                    "Việt Nam có bước tiến mạnh mẽ trong xếp hạng về chuyển đổi số quốc tế.2")
     q = "Việt Nam đứng thứ mấy trong bảng xếp hạng chuyển đổi số quốc tế?"
-    assert not _ask(q, [Hit(chunk, 1.0)], [chunk]).found
+    assert not _holds_value(q, chunk.text)
     ranked = _chunk("xh2", "xep_hang.txt", "Xếp hạng",
                     "Trong bảng xếp hạng chuyển đổi số quốc tế, Việt Nam đứng thứ 71, tăng 15 bậc.")
     ans = _ask(q, [Hit(ranked, 1.0)], [ranked])
@@ -219,7 +223,7 @@ def test_a_title_asked_for_wants_a_name() -> None:
     named = _chunk("nh2", "phien_hop.txt", "Phiên họp",
                    "Thống đốc NHNN Nguyễn Thị Hồng cho biết mức đầu tư cho chuyển đổi số tăng nhanh.")
     q = "Thống đốc Ngân hàng Nhà nước phát biểu tại phiên họp là ai?"
-    assert not _ask(q, [Hit(role_only, 1.0)], [role_only]).found
+    assert not _holds_value(q, role_only.text)
     ans = _ask(q, [Hit(role_only, 1.0), Hit(named, 0.9)], [role_only, named])
     assert ans.found and "Nguyễn Thị Hồng" in ans.citations[0].quote
 
@@ -297,4 +301,4 @@ def test_a_province_is_not_a_persons_name() -> None:
     """"Hà Giang", "Cao Bằng", "Thái Nguyên" start with family names but are places."""
     chunk = _chunk("hg1", "hoi_nghi.txt", "Hội nghị",
                    "Chủ tịch UBND tỉnh phát biểu tại điểm cầu Hà Giang về chuyển đổi số.")
-    assert not _ask("Chủ tịch UBND tỉnh phát biểu về chuyển đổi số là ai?", [Hit(chunk, 1.0)], [chunk]).found
+    assert not _holds_value("Chủ tịch UBND tỉnh phát biểu về chuyển đổi số là ai?", chunk.text)

@@ -249,7 +249,7 @@ def test_cli_ask_llm_json_adds_keys_only(cli_env):
     obj = json.loads(res.stdout)
     assert base["answerer"] == "extractive" and "fallback_reason" not in base
     assert obj["answerer"] == "llm" and "fallback_reason" not in obj
-    assert set(obj) == set(base)
+    assert set(obj) == set(base) - {"value"}  # `value`: only when the extractive quote gives one
     assert obj["answer"].startswith("Lào Cai đã tích hợp 1.305") and obj["citations"][0]["n"] == 1
 
 

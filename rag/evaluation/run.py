@@ -56,8 +56,8 @@ def _item(row: dict) -> EvalItem:
     its first characters, as in a legal retrieval set) is scored on retrieval: its evidence is the
     article's start and it has no facts."""
     if "article_start" in row and "evidence" not in row:
-        row = {**row, "evidence": row.pop("article_start"), "facts": row.get("facts", [])}
-        row.pop("article", None)
+        row = {k: v for k, v in row.items() if k not in ("article", "article_start")} | {
+            "evidence": row["article_start"], "facts": row.get("facts", [])}
     return EvalItem(**row)
 
 

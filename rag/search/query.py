@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..answerers.kinds import ANSWER_TYPES, kind_of
 from ..vi.text import YEAR_RE as _YEAR_RE
-from ..vi.text import bm25_tokens, fold, words
+from ..vi.text import bm25_tokens, fold, has_diacritics, words
+
+__all__ = ["ANSWER_TYPES", "QuestionInfo", "analyse", "answer_type"]
 
 # Folded question/function words: they say what is asked, not what it is about.
 QUESTION_WORDS = set("""
@@ -45,21 +48,6 @@ EN_VI = {
     "percentage": "tỷ lệ", "rate": "tỷ lệ", "share": "tỷ lệ", "target": "mục tiêu", "goal": "mục tiêu",
 }
 
-ANSWER_TYPES = ("percent", "ordinal", "number", "day", "duration", "date", "person", "list", "decision", "other")
-
-_TYPE_RULES: list[tuple[str, str]] = [
-    ("decision", r"\b(quyet dinh|nghi quyet|thong bao|chi thi|van ban|thong tu|nghi dinh) so (may|nao|bao nhieu|gi)\b|\bso hieu\b|\bwhich (decision|resolution|notice)\b|\bdecision number\b"),
-    ("percent", r"\b(ty le|ty trong|phan tram|bao nhieu %)\b|\bpercent|\bpercentage\b|\bwhat share\b|\brate\b"),
-    ("day", r"\b(ngay nao|ngay bao nhieu|truoc ngay nao|vao ngay)\b|\bwhat date\b|\bwhich day\b|\bon what day\b"),
-    ("duration", r"\b(bao lau|thoi han giai quyet)\b|\bhow long\b"),
-    ("date", r"\b(khi nao|ngay nao|bao gio|luc nao|thoi diem nao|thoi han|han chot|nam nao|thang nao|ngay bao nhieu|truoc ngay nao)\b|\bwhen\b|\bwhat date\b|\bwhich (day|date|year)\b|\bdeadline\b"),
-    ("ordinal", r"\b(thu may|thu bao nhieu|hang may|hang thu may|vi tri thu may)\b|\bwhat (rank|place)\b"),
-    ("number", r"\b(bao nhieu|may|so luong|tong so|bao lau)\b|\bhow (many|much)\b|\bwhat number\b"),
-    ("person", r"\b(ai|nguoi nao|dong chi nao|vi nao|ong nao|ba nao)\b|\bwho\b|\bwhom\b"),
-    ("list", r"\b(nhung .{1,40} nao|gom nhung|bao gom nhung|gom nhung gi|cac .{1,30} nao|liet ke|nhung gi)\b|\bwhich\b|\blist\b|\bwhat are\b"),
-]
-
-
 @dataclass
 class QuestionInfo:
     text: str
@@ -86,11 +74,8 @@ def is_english(text: str) -> bool:
 
 
 def answer_type(text: str) -> str:
-    f = fold(text)
-    for name, rx in _TYPE_RULES:
-        if re.search(rx, f):
-            return name
-    return "other"
+    """The name of the first answer kind the question asks for (rag/answerers/kinds.py)."""
+    return kind_of(text).name
 
 
 _PERIOD_RE = re.compile(r"\bquy (?:i{1,3}|iv|[1-4])\b|\b\d+ thang\b(?= (?:dau |cuoi )?nam)")
@@ -112,12 +97,21 @@ def expand_english(text: str) -> str:
     return text + (" " + " ".join(extra) if extra else "")
 
 
+def _names_place(text: str, folded: str, place: str) -> bool:
+    """The question names this province: capitalised ("Điện Biên", not "diễn biến"), unless the
+    question is typed without capitals or accents at all ("lao cai tich hop ...")."""
+    capitalised = any(w[0].isupper() and any(c.islower() for c in w[1:]) for w in words(text)[1:])
+    lowercase = not capitalised and not has_diacritics(text)
+    return any(lowercase or text[m.start()].isupper()
+               for m in re.finditer(rf"\b{re.escape(place)}\b", folded))
+
+
 def analyse(question: str, restored: str, places: list[str]) -> QuestionInfo:
     """`places` are folded place names known to the system (provinces); those in the
     question become constraints a passage must satisfy."""
     english = is_english(question)
     f = fold(restored)
-    found_places = [p for p in places if re.search(rf"\b{re.escape(p)}\b", f)]
+    found_places = [p for p in places if _names_place(restored, f, p)]
     terms = [t for t in bm25_tokens(expand_english(restored) if english else restored)
              if t not in QUESTION_WORDS and (not english or t not in ENGLISH_WORDS)]
     return QuestionInfo(

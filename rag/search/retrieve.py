@@ -90,7 +90,7 @@ class HybridRetriever:
         bm_rank = {int(i): r for r, i in enumerate(_top(bm, len(cand) + pool), 1)}
         dn_rank = {int(i): r for r, i in enumerate(dn_ids, 1)}
         return [Hit(chunks[int(cand[j])], float(fused[j]), dense_rank=dn_rank.get(int(cand[j])),
-                    bm25_rank=bm_rank.get(int(cand[j]))) for j in order]
+                    bm25_rank=bm_rank.get(int(cand[j])), cosine=float(dense[cand[j]])) for j in order]
 
 
 class _Worker:

@@ -1,0 +1,110 @@
+"""The fitted answer scorer: a logistic model over candidate features, loaded from a small JSON.
+
+The weights are not chosen by hand: `scripts/fit_answer_scorer.py` fits them on the outside
+development sets (UIT-ViQuAD 2.0 and ALQAC samples in ../shared/devsets, split by document) and
+writes `scorer_weights.json` with its data provenance, metrics and the refusal threshold. Here
+only numpy runs: a standardisation, a dot product and a sigmoid, so no scikit-learn import on the
+query path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..config import PACKAGED_MODEL
+from ..errors import IndexStateError
+from .features import FEATURES
+
+WEIGHTS_PATH = Path(__file__).with_name("scorer_weights.json")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LogisticModel:
+        return cls(tuple(d["features"]), np.asarray(d["mean"], float), np.asarray(d["scale"], float),
+                   np.asarray(d["coef"], float), float(d["intercept"]))
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.round(6).tolist(),
+                "scale": self.scale.round(6).tolist(), "coef": self.coef.round(6).tolist(),
+                "intercept": round(self.intercept, 6)}
+
+
+@dataclass(frozen=True)
+class AnswerScorer:
+    """`candidate` ranks the sentences of the top passages; `answerable` turns the best
+    candidate's question-level features into the probability that the passages answer at all,
+    refused below `threshold` (chosen on dev data: ≤ 5 % of answerable questions declined)."""
+
+    candidate: LogisticModel
+    answerable: LogisticModel
+    threshold: float
+    provenance: dict
+    gates: dict[str, float]  # feature → the value a candidate must have (rules kept: see fit script)
+    # kinds refused when no candidate at all holds a value of the kind ("bao nhiêu tập thể?" over
+    # passages whose only numbers are dates); choosing among candidates is left to the model
+    refuse_without_value: frozenset[str] = frozenset()
+    cosine_model: str = PACKAGED_MODEL  # the embedder whose cosines the weights were fit on
+
+    def allowed(self, x: np.ndarray) -> np.ndarray:
+        """Which candidates pass the kept rules (a place the question names must be in the passage…)."""
+        ok = np.ones(len(x), dtype=bool)
+        for name, want in self.gates.items():
+            ok &= x[:, FEATURES.index(name)] == want
+        return ok
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_PATH) -> AnswerScorer:
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            if d.get("format") != FORMAT_VERSION:
+                raise ValueError(f"format {d.get('format')} != {FORMAT_VERSION}")
+            cand = LogisticModel.from_dict(d["candidate"])
+            if cand.features != FEATURES:
+                raise ValueError("features differ from rag/answerers/features.py: refit")
+            gates = {str(k): float(v) for k, v in d.get("gates", {}).items()}
+            if any(g not in FEATURES for g in gates):
+                raise ValueError(f"unknown gate in {sorted(gates)}")
+            return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]),
+                       d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])),
+                       d.get("cosine_model", PACKAGED_MODEL))
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexStateError(f"Trọng số bộ chấm câu trả lời hỏng / answer scorer weights unusable "
+                                  f"({path}): {e}; python scripts/fit_answer_scorer.py") from None
+
+
+@lru_cache(maxsize=4)
+def default_scorer(path: Path = WEIGHTS_PATH) -> AnswerScorer:
+    return AnswerScorer.load(path)
+
+
+#: question-level features of the answerability model, computed from the ranked candidates
+ANSWERABLE_FEATURES = ("best", "margin", "best_cov", "best_passage_cov", "entity_in_passage",
+                       "top_cosine", "has_value", "english")
+
+
+def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float) -> list[float]:
+    """From the candidates' probabilities and the best one's features."""
+    order = np.sort(probs)[::-1]
+    idx = {name: i for i, name in enumerate(FEATURES)}
+    return [float(order[0]), float(order[0] - (order[1] if len(order) > 1 else 0.0)),
+            float(best_x[idx["cov"]]), float(best_x[idx["passage_cov"]]),
+            float(best_x[idx["entity_in_passage"]]), top_cosine,
+            float(best_x[idx["has_value"]]), float(best_x[idx["english"]])]

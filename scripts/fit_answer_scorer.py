@@ -1,0 +1,277 @@
+"""Fit the extractive answerer's scorer and refusal threshold on the outside development sets.
+
+    python scripts/fit_answer_scorer.py [--devsets ../shared/devsets] [--index-root DIR] [--dry-run]
+
+For each set (viquad, legal) every question is retrieved as `rag ask` does (top `answer_pool`
+passages of the set's own index), every candidate unit of those passages gets its features
+(rag/answerers/features.py, the same code the answerer runs) and the label "quoting this unit
+gives the gold span". Each set is split by document (seed 0, 70 % fit / 30 % held out; an
+unanswerable question goes with the article of the answerable question before it), so a held-out
+figure is on articles the weights never saw. Fitted with scikit-learn's LogisticRegression:
+
+1. the candidate model on the fit part's candidates of answerable questions;
+2. the answerability model (question level: the best candidate's probability and margin, its
+   coverage, entity match, retrieval cosine) on answerable vs unanswerable fit questions;
+3. the refusal threshold: the highest value that declines at most `--max-declined` (4 %, below the
+   5 % target for margin) of the answerable fit questions of every set.
+
+Writes rag/answerers/scorer_weights.json (format, features, coefficients, threshold, provenance,
+fit and held-out metrics). Never fits on eval/qa.jsonl (our own check). Deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.answerers.extractive import ExtractiveAnswerer, _with_antecedent  # noqa: E402
+from rag.answerers.features import FEATURES  # noqa: E402
+from rag.answerers.scorer import (  # noqa: E402
+    ANSWERABLE_FEATURES,
+    FORMAT_VERSION,
+    WEIGHTS_PATH,
+    LogisticModel,
+    answerable_features,
+)
+from rag.app.cli_eval import corpus_index_dir  # noqa: E402
+from rag.config import PACKAGED_MODEL, load_settings  # noqa: E402
+from rag.evaluation.run import EvalItem, load_items, missing_facts  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.search.query import answer_type  # noqa: E402
+from rag.types import Hit  # noqa: E402
+
+SETS = ("viquad", "legal")
+SEED = 0
+FIT_SHARE = 0.7
+
+
+def doc_groups(items: list[EvalItem]) -> dict[str, str]:
+    """Item id → the document it belongs to (unanswerable: the previous answerable's)."""
+    out, last = {}, "?"
+    for it in sorted(items, key=lambda i: i.id):
+        last = it.doc or last
+        out[it.id] = last
+    return out
+
+
+def split(items: list[EvalItem]) -> tuple[set[str], set[str]]:
+    groups = doc_groups(items)
+    docs = sorted(set(groups.values()))
+    random.Random(SEED).shuffle(docs)
+    fit_docs = set(docs[:round(FIT_SHARE * len(docs))])
+    fit = {i for i, d in groups.items() if d in fit_docs}
+    return fit, set(groups) - fit
+
+
+def retrieve(pipe: Pipeline, items: list[EvalItem], cache: Path) -> dict[str, tuple]:
+    """(info, hits) per item; hits cached by chunk index so refits need no model."""
+    index = pipe.ensure_index()
+    key = f"{index.path.name}-{pipe.settings.answer_pool}"
+    if cache.exists():
+        stored = pickle.loads(cache.read_bytes())
+        if stored.get("key") == key:
+            return {i: (info, [Hit(index.chunks[c], s, dr, br, cos) for c, s, dr, br, cos in hits])
+                    for i, (info, hits) in stored["rows"].items()}
+    pipe.expect_many_questions(wait=True)
+    ids = index.chunk_ids()
+    rows, out = {}, {}
+    t0 = time.time()
+    for n, it in enumerate(items, 1):
+        r = pipe.search(it.question, pipe.settings.answer_pool)
+        out[it.id] = (r.info, r.hits)
+        rows[it.id] = (r.info, [(ids[h.chunk.chunk_id], h.score, h.dense_rank, h.bm25_rank, h.cosine)
+                                for h in r.hits])
+        if n % 200 == 0:
+            print(f"  {n}/{len(items)} retrieved ({time.time() - t0:.0f} s)", file=sys.stderr)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps({"key": key, "rows": rows}))
+    return out
+
+
+def candidate_table(answerer: ExtractiveAnswerer, items: list[EvalItem], retrieved: dict) -> list[dict]:
+    """Per item: features of every candidate and whether quoting it gives the gold facts."""
+    table = []
+    for it in items:
+        info, hits = retrieved[it.id]
+        if not hits:
+            table.append({"item": it, "x": np.zeros((0, len(FEATURES))), "y": np.zeros(0), "top_cos": 0.0})
+            continue
+        spans, x = answerer.candidates(info, hits)
+        y = np.zeros(len(spans))
+        if it.answerable:
+            for j, (hi, s, e) in enumerate(spans):
+                text = hits[hi].chunk.text
+                y[j] = not missing_facts(it.facts, text[_with_antecedent(text, s):e])
+        top_cos = max(answerer.cosines(hits))
+        table.append({"item": it, "x": x, "y": y, "top_cos": top_cos})
+    return table
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float,
+                 balanced: bool = False) -> LogisticModel:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
+    lr.fit((x - scaler.mean_) / scale, y)
+    return LogisticModel(names, scaler.mean_, scale, lr.coef_[0], float(lr.intercept_[0]))
+
+
+REFUSE_WITHOUT_VALUE: set[str] = set()  # set from --refuse-without-value
+GATES = {"constraints_ok": 1.0, "role_ok": 1.0, "counted_ok": 1.0, "missing_value": 0.0, "other_province": 0.0}
+
+
+def allowed(x: np.ndarray, gates: dict[str, float]) -> np.ndarray:
+    ok = np.ones(len(x), dtype=bool)
+    for name, want in gates.items():
+        ok &= x[:, FEATURES.index(name)] == want
+    return ok
+
+
+def question_rows(model: LogisticModel, rows: list[dict], gates: dict[str, float]
+                  ) -> tuple[np.ndarray, list[bool], list[bool], list[bool]]:
+    """Answerability features, whether answerable, whether the top candidate is right, whether
+    any candidate passed the gates."""
+    feats, answerable, right, passed = [], [], [], []
+    has_value = FEATURES.index("has_value")
+    for r in rows:
+        ok = allowed(r["x"], gates) if len(r["x"]) else np.zeros(0, bool)
+        if answer_type(r["item"].question) in REFUSE_WITHOUT_VALUE and not r["x"][ok, has_value].any():
+            ok[:] = False
+        passed.append(bool(ok.any()))
+        if not ok.any():
+            feats.append([0.0] * len(ANSWERABLE_FEATURES))
+            right.append(False)
+        else:
+            p = np.where(ok, model.probabilities(r["x"]), 0.0)
+            b = int(np.argmax(p))
+            feats.append(answerable_features(p, r["x"][b], r["top_cos"]))
+            right.append(bool(r["y"][b]))
+        answerable.append(r["item"].answerable)
+    return np.asarray(feats), answerable, right, passed
+
+
+def scores(cand: LogisticModel, ans: LogisticModel, threshold: float, rows: list[dict],
+           gates: dict[str, float]) -> dict:
+    feats, answerable, right, passed = question_rows(cand, rows, gates)
+    keep = (ans.probabilities(feats) >= threshold) & np.asarray(passed) if len(feats) else np.zeros(0, bool)
+    n_ans = sum(answerable)
+    n_una = len(rows) - n_ans
+    return {
+        "n": len(rows), "answerable": n_ans,
+        "any_candidate_right": round(sum(bool(r["y"].any()) for r in rows if r["item"].answerable) / max(1, n_ans), 4),
+        "top_candidate_right": round(sum(r for r, a in zip(right, answerable) if a) / max(1, n_ans), 4),
+        "answer_accuracy": round(sum(r and k for r, k, a in zip(right, keep, answerable) if a) / max(1, n_ans), 4),
+        "answerable_declined": round(sum(not k for k, a in zip(keep, answerable) if a) / max(1, n_ans), 4),
+        "unanswerable_declined": round(sum(not k for k, a in zip(keep, answerable) if not a) / n_una, 4)
+        if n_una else None,
+    }
+
+
+def fit_answerable(cand: LogisticModel, tables: dict, gates: dict[str, float], args: argparse.Namespace
+                   ) -> tuple[LogisticModel, float]:
+    """The answerability model and the highest threshold that declines at most `max_declined` of
+    each set's answerable fit questions (those no candidate passed the gates count as declined)."""
+    fit_rows = [r for t in tables.values() for r in t["fit"]]
+    qx, qa, _, _ = question_rows(cand, fit_rows, gates)
+    ans = fit_logistic(qx, np.asarray(qa, float), ANSWERABLE_FEATURES, args.C, balanced=True)
+    threshold = 1.0
+    for t in tables.values():
+        fx, fa, _, passed = question_rows(cand, t["fit"], gates)
+        mask = np.asarray(fa)
+        p = np.where(np.asarray(passed), ans.probabilities(fx), -1.0)[mask]
+        budget = int(np.floor(args.max_declined * mask.sum())) - int((p < 0).sum())
+        p = np.sort(p[p >= 0])
+        threshold = min(threshold, float(p[max(0, budget)]) - 1e-6 if budget >= 0 and len(p) else 0.0)
+    return ans, max(threshold, 0.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devsets", type=Path, default=ROOT.parent / "shared" / "devsets")
+    ap.add_argument("--index-root", type=Path, help="folder with one index per set (<root>/viquad …)")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "hoi-dap-cds" / "fit")
+    ap.add_argument("--max-declined", type=float, default=0.04)
+    ap.add_argument("-C", type=float, default=1.0)
+    ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    ap.add_argument("--gates", nargs="*", default=list(GATES), choices=list(GATES),
+                    help="rules kept as hard filters on candidates")
+    ap.add_argument("--refuse-without-value", nargs="*", default=[],
+                    help="question kinds refused when no candidate holds a value of the kind")
+    ap.add_argument("--dry-run", action="store_true", help="print the metrics, do not write the weights")
+    args = ap.parse_args()
+
+    tables: dict[str, dict[str, list[dict]]] = {}
+    for name in args.sets:
+        corpus = args.devsets / name / "corpus"
+        base = load_settings(show_progress=True)
+        index_dir = args.index_root / name if args.index_root else corpus_index_dir(base, corpus)
+        pipe = Pipeline(base.with_overrides(corpus=corpus, index_dir=index_dir))
+        items = load_items(args.devsets / name / "qa.jsonl")
+        print(f"{name}: {len(items)} questions, index {index_dir}", file=sys.stderr)
+        retrieved = retrieve(pipe, items, args.cache / f"{name}.pkl")
+        index = pipe.ensure_index()
+        if index.meta.model_id != PACKAGED_MODEL:
+            sys.exit(f"{index_dir} was built with {index.meta.model_id}, not {PACKAGED_MODEL}")
+        answerer = ExtractiveAnswerer(index.idf(), index.chunks, abbreviations=pipe.retriever.abbreviations,
+                                      model_id=index.meta.model_id)
+        fit_ids, _ = split(items)
+        table = candidate_table(answerer, items, retrieved)
+        tables[name] = {"fit": [r for r in table if r["item"].id in fit_ids],
+                        "held_out": [r for r in table if r["item"].id not in fit_ids]}
+
+    fit_rows = [r for t in tables.values() for r in t["fit"]]
+    cx = np.vstack([r["x"] for r in fit_rows if r["item"].answerable and len(r["x"])])
+    cy = np.concatenate([r["y"] for r in fit_rows if r["item"].answerable and len(r["x"])])
+    cand = fit_logistic(cx, cy, FEATURES, args.C)
+    gates = {g: GATES[g] for g in args.gates}
+    REFUSE_WITHOUT_VALUE.update(args.refuse_without_value)
+    for name in ["(none)", *GATES]:  # what each rule does on its own, measured on the fit part
+        g = {} if name == "(none)" else {name: GATES[name]}
+        print(f"gate {name:15s}", {s_: scores(cand, *fit_answerable(cand, tables, g, args), t["fit"], g)
+                                    ["answer_accuracy"] for s_, t in tables.items()}, file=sys.stderr)
+    ans, threshold = fit_answerable(cand, tables, gates, args)
+    metrics = {name: {part: scores(cand, ans, threshold, rows, gates) for part, rows in t.items()}
+               for name, t in tables.items()}
+    print(json.dumps({"threshold": round(threshold, 4), "gates": gates, "metrics": metrics}, indent=1))
+    print("candidate weights: " + ", ".join(f"{f}={c:+.2f}" for f, c in zip(FEATURES, cand.coef)),
+          file=sys.stderr)
+    if args.dry_run:
+        return
+    out = {
+        "format": FORMAT_VERSION,
+        "provenance": {
+            "script": "scripts/fit_answer_scorer.py",
+            "fitted": time.strftime("%Y-%m-%d", time.gmtime()),
+            "data": "../shared/devsets: UIT-ViQuAD 2.0 sample (viquad/qa.jsonl) and ALQAC 2024 short answers "
+                    "(legal/qa.jsonl); never eval/qa.jsonl",
+            "split": f"by document, seed {SEED}, {FIT_SHARE:.0%} fit; metrics below on both parts",
+            "candidate_rows": int(len(cy)), "candidate_positives": int(cy.sum()),
+            "max_declined": args.max_declined, "C": args.C,
+        },
+        "metrics": metrics,
+        "threshold": round(threshold, 6),
+        "gates": gates,
+        "refuse_without_value": args.refuse_without_value,
+        "cosine_model": PACKAGED_MODEL,
+        "candidate": cand.to_dict(),
+        "answerable": ans.to_dict(),
+    }
+    WEIGHTS_PATH.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {WEIGHTS_PATH}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -38,13 +38,14 @@ from rag.answerers.extractive import ExtractiveAnswerer, _with_antecedent  # noq
 from rag.answerers.features import FEATURES  # noqa: E402
 from rag.answerers.scorer import (  # noqa: E402
     ANSWERABLE_FEATURES,
+    COSINE_MODEL,
     FORMAT_VERSION,
     WEIGHTS_PATH,
     LogisticModel,
     answerable_features,
 )
 from rag.app.cli_eval import corpus_index_dir  # noqa: E402
-from rag.config import PACKAGED_MODEL, load_settings  # noqa: E402
+from rag.config import load_settings  # noqa: E402
 from rag.evaluation.run import EvalItem, load_items, missing_facts  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.search.query import answer_type  # noqa: E402
@@ -223,8 +224,8 @@ def main() -> None:
         print(f"{name}: {len(items)} questions, index {index_dir}", file=sys.stderr)
         retrieved = retrieve(pipe, items, args.cache / f"{name}.pkl")
         index = pipe.ensure_index()
-        if index.meta.model_id != PACKAGED_MODEL:
-            sys.exit(f"{index_dir} was built with {index.meta.model_id}, not {PACKAGED_MODEL}")
+        if index.meta.model_id != COSINE_MODEL:
+            sys.exit(f"{index_dir} was built with {index.meta.model_id}, not {COSINE_MODEL}")
         answerer = ExtractiveAnswerer(index.idf(), index.chunks, abbreviations=pipe.retriever.abbreviations,
                                       model_id=index.meta.model_id)
         fit_ids, _ = split(items)
@@ -265,7 +266,7 @@ def main() -> None:
         "threshold": round(threshold, 6),
         "gates": gates,
         "refuse_without_value": args.refuse_without_value,
-        "cosine_model": PACKAGED_MODEL,
+        "cosine_model": COSINE_MODEL,
         "candidate": cand.to_dict(),
         "answerable": ans.to_dict(),
     }

@@ -30,7 +30,8 @@ def _hits(*texts: str, cosine: float = 0.85) -> list[Hit]:
 
 def _features(question: str, *texts: str) -> tuple[list[str], np.ndarray]:
     hits = _hits(*texts)
-    spans, x = ExtractiveAnswerer(model_id=PACKAGED_MODEL).candidates(analyse(question, question, FOLDED_PROVINCES), hits)
+    info = analyse(question, question, FOLDED_PROVINCES)
+    spans, x = ExtractiveAnswerer(model_id=PACKAGED_MODEL).candidates(info, hits)
     return [hits[h].chunk.text[s:e] for h, s, e in spans], x
 
 

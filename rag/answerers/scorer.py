@@ -22,6 +22,8 @@ from .features import FEATURES
 
 WEIGHTS_PATH = Path(__file__).with_name("scorer_weights.json")
 FORMAT_VERSION = 1
+#: the embedder whose question-passage cosines the weights were fit on (the packaged e5)
+COSINE_MODEL = PACKAGED_MODEL
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,6 @@ class AnswerScorer:
     # kinds refused when no candidate at all holds a value of the kind ("bao nhiêu tập thể?" over
     # passages whose only numbers are dates); choosing among candidates is left to the model
     refuse_without_value: frozenset[str] = frozenset()
-    cosine_model: str = PACKAGED_MODEL  # the embedder whose cosines the weights were fit on
 
     def allowed(self, x: np.ndarray) -> np.ndarray:
         """Which candidates pass the kept rules (a place the question names must be in the passage…)."""
@@ -76,6 +77,8 @@ class AnswerScorer:
             d = json.loads(Path(path).read_text(encoding="utf-8"))
             if d.get("format") != FORMAT_VERSION:
                 raise ValueError(f"format {d.get('format')} != {FORMAT_VERSION}")
+            if d.get("cosine_model") != COSINE_MODEL:
+                raise ValueError(f"fit on cosines of {d.get('cosine_model')}, not {COSINE_MODEL}")
             cand = LogisticModel.from_dict(d["candidate"])
             if cand.features != FEATURES:
                 raise ValueError("features differ from rag/answerers/features.py: refit")
@@ -83,8 +86,7 @@ class AnswerScorer:
             if any(g not in FEATURES for g in gates):
                 raise ValueError(f"unknown gate in {sorted(gates)}")
             return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]),
-                       d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])),
-                       d.get("cosine_model", PACKAGED_MODEL))
+                       d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])))
         except (OSError, ValueError, KeyError) as e:
             raise IndexStateError(f"Trọng số bộ chấm câu trả lời hỏng / answer scorer weights unusable "
                                   f"({path}): {e}; python scripts/fit_answer_scorer.py") from None

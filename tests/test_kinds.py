@@ -57,3 +57,17 @@ def test_table_order_is_the_answer_types() -> None:
 def test_answer_value(question: str, text: str, value: str | None) -> None:
     info = analyse(question, question, FOLDED_PROVINCES)
     assert answer_value(info, text) == value
+
+
+@pytest.mark.parametrize(
+    "question, text, value",
+    [
+        ("Tỉnh có bao nhiêu doanh nghiệp số?", "mô hình 4.0 ở 11 doanh nghiệp số", "11 doanh nghiệp"),
+        ("Bộ kết nối bao nhiêu dịch vụ công?", "kết nối 63 địa phương và 20 dịch vụ công", "20 dịch vụ"),
+        ("Doanh thu là bao nhiêu?", "đạt 63 địa phương", "63"),
+        ("Tỉnh bố trí bao nhiêu kinh phí?", "bố trí 45 tỷ đồng", "45 tỷ"),
+    ],
+)
+def test_a_number_value_takes_its_counted_noun_only(question: str, text: str, value: str) -> None:
+    info = analyse(question, question, FOLDED_PROVINCES)
+    assert answer_value(info, text) == value

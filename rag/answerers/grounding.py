@@ -36,7 +36,7 @@ from ..vi.gazetteer import FOLDED_PROVINCES
 from ..vi.gazetteer import PROVINCE_NAMES as _DISPLAY
 from ..vi.text import bm25_tokens, canonical_number, fold, split_sentences
 from ..vi.text import no_spaces as _squash
-from .extractive import gives_asked_value, holds_asked_role
+from .kinds import gives_asked_value, holds_asked_role
 
 ConstraintCheck = Callable[[QuestionInfo, Chunk], bool]
 MIN_COVERAGE = 0.5

@@ -236,7 +236,29 @@ _DIGITS_RE = re.compile(r"\d")
 _FULL_DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{4})?\b|\bngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?",
                            re.IGNORECASE)
 _HONORIFIC_RE = re.compile(r"^(?:Ông|Bà)\s+(?=\S+\s+\S)")
+_MAGNITUDES = {"ty", "trieu", "nghin", "ngan", "%", "phan"}  # "45 tỷ", "3 triệu", "81,7 %"
 _WORD_AFTER_RE = re.compile(r"\s*(%|[^\W\d_]+)")
+
+
+def _number_value(info: QuestionInfo, text: str, matches: list[re.Match]) -> str | None:
+    """A count with what it counts: the number followed by the noun "bao nhiêu" asks about
+    ("1.305 dịch vụ"), else the first number with its magnitude ("45 tỷ") or alone."""
+    noun = (counted_noun(info.restored) or "").split()
+    plain = None
+    for m in matches:
+        if not _DIGITS_RE.search(m.group(0)):
+            continue
+        end, words = m.end(), []
+        while len(words) < max(1, len(noun)) and (w := _WORD_AFTER_RE.match(text, end)):
+            words.append(fold(w.group(1)))
+            end = w.end()
+        if noun and words[:len(noun)] == noun:
+            return text[m.start():end]
+        if plain is None:
+            first = _WORD_AFTER_RE.match(text, m.end())
+            magnitude = first is not None and fold(first.group(1)) in _MAGNITUDES
+            plain = text[m.start():first.end()] if magnitude else m.group(0)
+    return plain
 
 
 def answer_value(info: QuestionInfo, text: str) -> str | None:
@@ -247,20 +269,11 @@ def answer_value(info: QuestionInfo, text: str) -> str | None:
     if pattern is None:
         return None
     given = {canonical_number(m.group(0)) for m in _value_matches(pattern, info.restored, False)}
-    for m in _value_matches(pattern, text, _counts_only(info)):
-        if canonical_number(m.group(0)) in given:
-            continue
-        if info.answer_type == "number":
-            if not _DIGITS_RE.search(m.group(0)):
-                continue
-            noun = counted_noun(info.restored)  # "bao nhiêu dịch vụ" → "1.305 dịch vụ"
-            end = m.end()
-            for _ in range(len(noun.split()) if noun else 1):
-                word = _WORD_AFTER_RE.match(text, end)
-                if not word:
-                    break
-                end = word.end()
-            return text[m.start():end]
+    matches = [m for m in _value_matches(pattern, text, _counts_only(info))
+               if canonical_number(m.group(0)) not in given]
+    if info.answer_type == "number":
+        return _number_value(info, text, matches)
+    for m in matches:
         if info.answer_type in ("day", "date"):  # "ngày 22" of "ngày 22 tháng 12 năm 2023": the whole date
             full = next((d for d in _FULL_DATE_RE.finditer(text) if d.start() <= m.start() < d.end()
                          or m.start() <= d.start() < m.end()), None)

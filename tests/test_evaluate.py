@@ -287,3 +287,20 @@ def test_corpus_index_dirs_differ_per_corpus(tmp_path) -> None:
     a = corpus_index_dir(s, tmp_path / "viquad" / "corpus")
     b = corpus_index_dir(s, tmp_path / "legal" / "corpus")
     assert a != b and a.parent == tmp_path / "indexes" and a.name.startswith("viquad-")
+
+
+def test_a_long_article_is_found_by_any_of_its_chunks() -> None:
+    """Retrieval sets name the gold article: its second chunk (no heading) still counts."""
+    from rag.evaluation.run import article_rank, chunk_articles
+
+    def ch(cid: str, text: str) -> Chunk:
+        return Chunk(chunk_id=cid, doc_id="luat.md", source="luat.md", title="Luật", date=None,
+                     text=text, paragraph=0, start=0, end=len(text))
+
+    chunks = [ch("a", "Luật Cư trú\n\nĐiều 1. Phạm vi\n\nLuật này quy định"), ch("b", "Điều 2. Giải thích\n\n1. Chỗ ở"),
+              ch("c", "2. Cư trú là việc công dân sinh sống"), ch("d", "Điều 3. Nguyên tắc\n\nViệc cư trú")]
+    arts = chunk_articles(chunks)
+    assert arts == {"a": {"Điều 1"}, "b": {"Điều 2"}, "c": {"Điều 2"}, "d": {"Điều 3"}}
+    item = EvalItem("r", "q", "luat.md", "Điều 2. Giải thích", [], "span", article="Điều 2")
+    assert article_rank(item, [Hit(chunks[3], 1.0), Hit(chunks[2], 0.9)], arts) == 2
+    assert article_rank(item, [Hit(chunks[0], 1.0)], arts) is None

@@ -1,10 +1,10 @@
-"""rag.answerers.kinds: the one answer-kind table, as tables of cases."""
+"""rag.search.kinds: the one answer-kind table, as tables of cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answerers.kinds import ANSWER_TYPES, KINDS, answer_value, kind_of
+from rag.search.kinds import ANSWER_TYPES, KINDS, answer_value, kind_of
 from rag.search.query import analyse
 from rag.vi.gazetteer import FOLDED_PROVINCES
 

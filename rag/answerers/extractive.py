@@ -17,6 +17,12 @@ from functools import partial
 
 import numpy as np
 
+from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check and tests import them here
+    answer_value,
+    counted_noun,
+    gives_asked_value,
+    holds_asked_role,
+)
 from ..search.query import ORDINAL_WORDS, QuestionInfo
 from ..types import Answer, Chunk, Hit
 from ..vi.abbreviations import Abbreviations
@@ -24,12 +30,6 @@ from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..vi.text import bm25_tokens, fold, split_sentences
 from .base import citation, not_found
 from .features import FEATURES, PassageView, candidate_features, question_facts
-from .kinds import (  # noqa: F401 - re-exported: the grounding check and tests import them here
-    answer_value,
-    counted_noun,
-    gives_asked_value,
-    holds_asked_role,
-)
 from .scorer import COSINE_MODEL, AnswerScorer, answerable_features, default_scorer
 
 _LONG_SENTENCE = 450

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..search.kinds import BY_NAME, PERSON_RE, _counts_only, _roles_match, _value_matches, names_counted, wants_a_person
 from ..search.query import ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..vi.text import bm25_tokens, canonical_number, fold
-from .kinds import BY_NAME, PERSON_RE, _counts_only, _roles_match, _value_matches, names_counted, wants_a_person
 
 #: the order of the model's coefficients; the weights file names them and is checked against this
 FEATURES = (

@@ -30,13 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from ..search.kinds import gives_asked_value, holds_asked_role
 from ..search.query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..types import Chunk
 from ..vi.gazetteer import FOLDED_PROVINCES
 from ..vi.gazetteer import PROVINCE_NAMES as _DISPLAY
 from ..vi.text import bm25_tokens, canonical_number, fold, split_sentences
 from ..vi.text import no_spaces as _squash
-from .kinds import gives_asked_value, holds_asked_role
 
 ConstraintCheck = Callable[[QuestionInfo, Chunk], bool]
 MIN_COVERAGE = 0.5

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def eval_settings(ctx: click.Context, corpus: Path | None, answerer: str | None)
     settings = load_settings(**obj, answerer=answerer)
     if corpus is None:
         return settings
-    given = obj.get("index_dir") is not None or bool(os.environ.get("RAG_INDEX_DIR"))
+    given = obj.get("index_dir") is not None or settings.index_dir != Settings().index_dir  # flag or RAG_INDEX_DIR
     index_dir = settings.index_dir if given else corpus_index_dir(settings, corpus)
     return settings.with_overrides(corpus=corpus.resolve(), index_dir=index_dir)
 

@@ -25,6 +25,7 @@ class EvalItem:
     evidence: str | None
     facts: list[list[str]]
     kind: str
+    article: str | None = None  # retrieval-only sets: the gold article ("Điều 29") of `doc`
 
     @property
     def answerable(self) -> bool:
@@ -56,7 +57,7 @@ def _item(row: dict) -> EvalItem:
     its first characters, as in a legal retrieval set) is scored on retrieval: its evidence is the
     article's start and it has no facts."""
     if "article_start" in row and "evidence" not in row:
-        row = {k: v for k, v in row.items() if k not in ("article", "article_start")} | {
+        row = {k: v for k, v in row.items() if k != "article_start"} | {
             "evidence": row["article_start"], "facts": row.get("facts", [])}
     return EvalItem(**row)
 
@@ -210,9 +211,38 @@ def failures(results: list[ItemResult], items: dict[str, EvalItem]) -> list[dict
     return out
 
 
+_ARTICLE_RE = re.compile(r"(?:^|\n)\s*(Điều\s+\d+[a-zđ]?)\.")
+
+
+def chunk_articles(chunks) -> dict[str, set[str]]:
+    """Chunk id → the articles ("Điều 29") it holds text of: the one in force where it starts
+    (a long article spans several chunks, only the first holds its heading) and any that start
+    in it."""
+    out: dict[str, set[str]] = {}
+    current: dict[str, str | None] = {}
+    for c in chunks:
+        heads = [re.sub(r"\s+", " ", m.group(1)) for m in _ARTICLE_RE.finditer(c.text)]
+        starts_with_head = bool(heads) and _ARTICLE_RE.match(c.text) is not None
+        arts = set(heads)
+        if not starts_with_head and current.get(c.doc_id):
+            arts.add(current[c.doc_id])
+        out[c.chunk_id] = arts
+        if heads:
+            current[c.doc_id] = heads[-1]
+    return out
+
+
+def article_rank(item: EvalItem, hits, articles: dict[str, set[str]]) -> int | None:
+    """1-based rank of the first passage of the gold article."""
+    return next((i for i, h in enumerate(hits, 1)
+                 if h.chunk.source == item.doc and item.article in articles.get(h.chunk.chunk_id, ())), None)
+
+
 def run_eval(pipeline, items: list[EvalItem], k: int = 5) -> list[ItemResult]:
-    """Answer every item through `pipeline.run` (model and index loaded once)."""
-    pipeline.ensure_index()
+    """Answer every item through `pipeline.run` (model and index loaded once). Items that name
+    their gold article are ranked by article, not by the article's first characters."""
+    index = pipeline.ensure_index()
+    articles = chunk_articles(index.chunks) if any(it.article for it in items) else {}
     results = []
     for it in items:
         t0 = time.perf_counter()
@@ -225,6 +255,8 @@ def run_eval(pipeline, items: list[EvalItem], k: int = 5) -> list[ItemResult]:
             [h.chunk.source for h in res.hits], a.citations[0].doc if a.citations else None,
             verbatim, dt))
         results[-1].answerer = a.answerer
+        if it.article:
+            results[-1].evidence_rank = article_rank(it, res.hits, articles)
     return results
 
 

@@ -9,18 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..answerers.kinds import ANSWER_TYPES, kind_of
 from ..vi.text import YEAR_RE as _YEAR_RE
 from ..vi.text import bm25_tokens, fold, has_diacritics, words
+from .kinds import ANSWER_TYPES, QUESTION_WORDS, kind_of
 
-__all__ = ["ANSWER_TYPES", "QuestionInfo", "analyse", "answer_type"]
-
-# Folded question/function words: they say what is asked, not what it is about.
-QUESTION_WORDS = set("""
-bao nhieu may gi nao ai khi dau sao the nhu la co khong duoc cua va cac nhung mot cho voi ve
-trong tai theo den tu o thi con hay hoac de ra vao len da dang se bi boi nay do kia ay day
-ngay thang nam luc gio bang
-""".split())
+__all__ = ["ANSWER_TYPES", "QUESTION_WORDS", "QuestionInfo", "analyse", "answer_type"]
 
 ENGLISH_WORDS = set("""
 how many much what which who whom when where why is are was were the a an of in on for to by
@@ -74,7 +67,7 @@ def is_english(text: str) -> bool:
 
 
 def answer_type(text: str) -> str:
-    """The name of the first answer kind the question asks for (rag/answerers/kinds.py)."""
+    """The name of the first answer kind the question asks for (rag/search/kinds.py)."""
     return kind_of(text).name
 
 

@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..vi.gazetteer import FOLDED_PROVINCES
 from ..vi.text import canonical_number, fold
 
-if TYPE_CHECKING:
-    from ..search.query import QuestionInfo
+# Folded question/function words: they say what is asked, not what it is about (query analysis
+# and "bao nhiêu X" read them; kept here so this table imports nothing of the search stage).
+QUESTION_WORDS = set("""
+bao nhieu may gi nao ai khi dau sao the nhu la co khong duoc cua va cac nhung mot cho voi ve
+trong tai theo den tu o thi con hay hoac de ra vao len da dang se bi boi nay do kia ay day
+ngay thang nam luc gio bang
+""".split())
+
+
+class QuestionInfo(Protocol):
+    """What the rules read of an analysed question (rag.search.query.QuestionInfo)."""
+
+    restored: str
+    answer_type: str
 
 # a Vietnamese personal name: a family name (these cover nearly everyone) and 1-3 more
 # capitalized syllables — "Bộ Công an" or "Ủy ban Quốc gia" are capitalized but are no one
@@ -157,8 +169,6 @@ def counted_noun(question: str) -> str | None:
     if not m or m.group(1) in _GENERIC_COUNTED or m.group(1).isdigit():
         return None
     second = m.group(2)
-    from ..search.query import QUESTION_WORDS  # query analysis reads this table: imported late
-
     if second and (second in QUESTION_WORDS or second.isdigit()):
         second = None
     return f"{m.group(1)} {second}" if second else m.group(1)

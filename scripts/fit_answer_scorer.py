@@ -226,8 +226,8 @@ def main() -> None:
         index = pipe.ensure_index()
         if index.meta.model_id != COSINE_MODEL:
             sys.exit(f"{index_dir} was built with {index.meta.model_id}, not {COSINE_MODEL}")
-        answerer = ExtractiveAnswerer(index.idf(), index.chunks, abbreviations=pipe.retriever.abbreviations,
-                                      model_id=index.meta.model_id)
+        answerer = pipe.answerer_for("extractive")  # the one `rag ask` answers with on this index
+        assert isinstance(answerer, ExtractiveAnswerer)
         fit_ids, _ = split(items)
         table = candidate_table(answerer, items, retrieved)
         tables[name] = {"fit": [r for r in table if r["item"].id in fit_ids],

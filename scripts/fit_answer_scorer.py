@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.answerers.extractive import _PREFER_VALUE as PREFER_VALUE  # noqa: E402
 from rag.answerers.extractive import ExtractiveAnswerer, _with_antecedent  # noqa: E402
 from rag.answerers.features import FEATURES  # noqa: E402
 from rag.answerers.scorer import (  # noqa: E402
@@ -149,8 +150,12 @@ def question_rows(model: LogisticModel, rows: list[dict], gates: dict[str, float
     has_value = FEATURES.index("has_value")
     for r in rows:
         ok = allowed(r["x"], gates) if len(r["x"]) else np.zeros(0, bool)
-        if answer_type(r["item"].question) in REFUSE_WITHOUT_VALUE and not r["x"][ok, has_value].any():
+        kind = answer_type(r["item"].question)
+        if kind in REFUSE_WITHOUT_VALUE and not r["x"][ok, has_value].any():
             ok[:] = False
+        if kind in PREFER_VALUE and len(r["x"]):  # as the answerer does (rag/answerers/extractive.py)
+            typed = ok & (r["x"][:, has_value] == 1)
+            ok = typed if typed.any() else ok
         passed.append(bool(ok.any()))
         if not ok.any():
             feats.append([0.0] * len(ANSWERABLE_FEATURES))

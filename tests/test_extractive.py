@@ -189,9 +189,6 @@ def test_ordinal_and_identifier_questions_keep_those_numbers() -> None:
     assert ans.found and "thứ 3" in ans.citations[0].quote
 
 
-@pytest.mark.xfail(strict=True, reason="known regression of the fitted scorer (issue #12): the rule that "
-                   "decided this was a hard filter that cost 0.05-0.16 answer accuracy on the outside sets; "
-                   "as a feature it carries too little weight to decide this two-sentence case")
 def test_how_long_wants_a_duration_not_any_number() -> None:
     row = _chunk("tt1", "thu_tuc.txt", "Danh mục thủ tục",
                  "02 | Cấp giấy chứng nhận cơ sở ươm tạo công nghệ cao | - Trong thời hạn 03 ngày làm việc kể từ "

@@ -30,8 +30,8 @@ pytestmark = [pytest.mark.slow,
 
 # set → (qa file, metric floors before the margin)
 FLOORS = {
-    # measured on the whole sets (2026-11-29): viquad answer 0.662, unanswerable declined 0.085,
-    # answerable declined 0.040; legal answer 0.694, none declined; legal retrieval hit@5 0.965
+    # measured on the whole sets (2026-11-29): viquad answer 0.655, unanswerable declined 0.092,
+    # answerable declined 0.042; legal answer 0.694, none declined; legal retrieval hit@5 0.965
     "viquad": ("qa.jsonl", {"answer_accuracy": 0.63, "refusal_recall": 0.06, "max_false_refusal_share": 0.05}),
     "legal": ("qa.jsonl", {"answer_accuracy": 0.66, "max_false_refusal_share": 0.05}),
     "legal-retrieval": ("retrieval.jsonl", {"hit@5": 0.95}),

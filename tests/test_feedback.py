@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -76,13 +77,16 @@ def test_concurrent_writers_threads_and_processes(tmp_path):
     path = str(tmp_path / "fb.sqlite3")
     FeedbackStore(Path(path))
     threads = [threading.Thread(target=_write_many, args=(path, f"t{j}", 40)) for j in range(4)]
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_write_many, args=(path, f"p{j}", 40)) for j in range(2)]
-    for w in [*threads, *procs]:
+    # other servers are fresh interpreters: a spawned multiprocessing child would re-run whatever
+    # module is __main__ in this process (after a Streamlit AppTest, the chat page itself)
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+              "from test_feedback import _write_many; _write_many(*sys.argv[1:3], int(sys.argv[3]))")
+    procs = [subprocess.Popen([sys.executable, "-c", script, path, f"p{j}", "40"]) for j in range(2)]
+    for w in threads:
         w.start()
-    for w in [*threads, *procs]:
+    for w in threads:
         w.join(60)
-    assert all(p.exitcode == 0 for p in procs)
+    assert all(p.wait(120) == 0 for p in procs)
     store = FeedbackStore(Path(path))
     assert len(store.items()) == 6 * 40
     assert store.counts() == {"up": 120, "down": 120}

@@ -33,7 +33,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -520,15 +520,22 @@ def ensure_converted(cache_dir: Path, progress: bool = True) -> Path:
     if _is_model_folder(target):
         return target
     src = packaged_model_path()
+    return install_in_cache(target, lambda work: _build(src, work, progress), _is_model_folder)
+
+
+def install_in_cache(target: Path, build: Callable[[Path], Path], complete: Callable[[Path], bool]) -> Path:
+    """Build a model folder in a temp dir beside `target` (`build(work)` returns the folder) and
+    rename it into place, so no reader sees a half-written model. When processes race, the loser
+    of the rename keeps the winner's folder if `complete` accepts it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale_temps(target.parent, target.name)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        st_dir = _build(src, work, progress)
+        built = build(work)
         try:
-            os.replace(st_dir, target)
+            os.replace(built, target)
         except OSError as e:
-            if not _is_model_folder(target):
+            if not complete(target):
                 raise ModelError(f"{target} exists but is not a converted model; delete it and retry") from e
     finally:
         shutil.rmtree(work, ignore_errors=True)

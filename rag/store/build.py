@@ -66,6 +66,33 @@ def _chunking_settings(settings: Settings) -> dict:
     return {"max_tokens": settings.max_chunk_tokens, "min_chars": settings.min_chunk_chars}
 
 
+def read_files(files: list[Path], ids: dict[Path, str], settings: Settings,
+               report: IndexReport) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
+    """Read, clean and chunk each file for an index build; a file that cannot be used is
+    skipped with its reason in `report` (the folder goes on)."""
+    fresh: list[tuple[Path, Document, list[Chunk], FileReport]] = []
+    for f in files:
+        row = FileReport(str(f), status="skipped")
+        report.files.append(row)
+        try:
+            raw = read_file(f, settings.max_file_mb, settings.show_progress)
+            doc = build_document(raw, doc_id=ids[f])
+        except InputError as e:
+            report.skipped.append((str(f), str(e)))
+            row.warnings.append(str(e))
+            continue
+        row.pages, row.text_pages, row.ocr_pages = len(raw.pages), raw.text_pages, len(raw.ocr_pages)
+        row.skipped_pages, row.encoding, row.extractor = raw.skipped_pages, raw.encoding, raw.extractor
+        row.doc_number, row.warnings = doc.doc_number, list(raw.warnings)
+        chunks = chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars)
+        if not chunks:
+            report.skipped.append((str(f), "không có nội dung / no content after cleaning"))
+            row.warnings.append("không có nội dung / no content after cleaning")
+            continue
+        fresh.append((f, doc, chunks, row))
+    return fresh
+
+
 def _doc_ids(files: list[Path], known: dict[str, idx.DocumentRecord]) -> dict[Path, str]:
     """The file name, unless another file (in this run or already indexed) has it: then as many
     parent folders as make it unique ("2023/bao_cao.txt")."""
@@ -159,26 +186,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                 if c.doc_id in documents:
                     chunks_by_doc.setdefault(c.doc_id, []).append(c)
         ids = _doc_ids(files, documents)
-        fresh: list[tuple[Path, Document, list[Chunk], FileReport]] = []
-        for f in files:
-            row = FileReport(str(f), status="skipped")
-            report.files.append(row)
-            try:
-                raw = read_file(f, settings.max_file_mb, settings.show_progress)
-                doc = build_document(raw, doc_id=ids[f])
-            except InputError as e:
-                report.skipped.append((str(f), str(e)))
-                row.warnings.append(str(e))
-                continue
-            row.pages, row.text_pages, row.ocr_pages = len(raw.pages), raw.text_pages, len(raw.ocr_pages)
-            row.skipped_pages, row.encoding, row.extractor = raw.skipped_pages, raw.encoding, raw.extractor
-            row.doc_number, row.warnings = doc.doc_number, list(raw.warnings)
-            chunks = chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars)
-            if not chunks:
-                report.skipped.append((str(f), "không có nội dung / no content after cleaning"))
-                row.warnings.append("không có nội dung / no content after cleaning")
-                continue
-            fresh.append((f, doc, chunks, row))
+        fresh = read_files(files, ids, settings, report)
         for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report):
             row.status, row.chunks = "indexed", len(chunks)
             previous = documents.get(doc.doc_id)

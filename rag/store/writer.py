@@ -15,41 +15,17 @@ from pathlib import Path
 from ..config import Settings
 from ..embedders.base import Embedder
 from ..errors import InputError
-from ..ingest.chunking import build_document, chunk_document
 from ..ingest.dedup import fingerprint
-from ..ingest.files import collect_paths, read_file
+from ..ingest.files import collect_paths
 from ..progress import status
 from ..types import Chunk, Document
 from .base import Store
-from .build import FileReport, IndexReport, _doc_ids, _drop_duplicates, _under
+from .build import FileReport, IndexReport, _doc_ids, _drop_duplicates, _under, read_files
 from .index import DocumentRecord
 
 log = logging.getLogger(__name__)
 
 
-def _read(files: list[Path], ids: dict[Path, str], settings: Settings,
-          report: IndexReport) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
-    fresh = []
-    for f in files:
-        row = FileReport(str(f), status="skipped")
-        report.files.append(row)
-        try:
-            raw = read_file(f, settings.max_file_mb, settings.show_progress)
-            doc = build_document(raw, doc_id=ids[f])
-        except InputError as e:
-            report.skipped.append((str(f), str(e)))
-            row.warnings.append(str(e))
-            continue
-        row.pages, row.text_pages, row.ocr_pages = len(raw.pages), raw.text_pages, len(raw.ocr_pages)
-        row.skipped_pages, row.encoding, row.extractor = raw.skipped_pages, raw.encoding, raw.extractor
-        row.doc_number, row.warnings = doc.doc_number, list(raw.warnings)
-        chunks = chunk_document(doc, settings.max_chunk_tokens, settings.min_chunk_chars)
-        if not chunks:
-            report.skipped.append((str(f), "không có nội dung / no content after cleaning"))
-            row.warnings.append("không có nội dung / no content after cleaning")
-            continue
-        fresh.append((f, doc, chunks, row))
-    return fresh
 
 
 #: chunks embedded per call before their documents are written: big enough for the batch backend
@@ -83,7 +59,7 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
     known = dict(documents)
     roots = [(p.resolve(), p.is_dir()) for p in paths]
     present = {str(f.resolve()) for f in files}
-    fresh = _read(files, _doc_ids(files, {} if rebuild else documents), settings, report)
+    fresh = read_files(files, _doc_ids(files, {} if rebuild else documents), settings, report)
     if files and len(report.skipped) == len(files):
         raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable document, "
                          "index unchanged: " + "; ".join(r for _, r in report.skipped))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,3 +159,10 @@ def built_index(make_corpus, settings_for, fake_embedder):
     settings = settings_for(make_corpus())
     build(settings, fake_embedder)
     return settings, load_index(settings.index_dir), fake_embedder
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server a test starts (rag serve, rag ui, LLM)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

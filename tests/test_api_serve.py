@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from conftest import free_port
 
 from rag.config import REPO_ROOT
 
@@ -22,16 +22,10 @@ pytestmark = pytest.mark.slow
 QUESTION = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_HOME=str(tmp / "home"), PYTHONPATH=str(REPO_ROOT))
     log = (tmp / "serve.log").open("w")

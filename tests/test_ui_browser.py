@@ -9,7 +9,6 @@ screenshot is saved to tests/artifacts/ui_e2e.png (gitignored).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,6 @@ NEW_DOC = "\n".join([
     "Tỉnh đặt mục tiêu 100% hồ sơ công việc cấp tỉnh được xử lý trên môi trường mạng vào cuối năm 2025, "
     "trừ hồ sơ thuộc phạm vi bí mật nhà nước.",
 ]) + "\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -62,7 +56,7 @@ def server(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="the playwright package is missing: "
                         "pip install -e '.[dev]'")
     tmp = tmp_path_factory.mktemp("ui")
-    port = _free_port()
+    port = free_port()
     url = f"http://localhost:{port}"
     env = {**os.environ, "RAG_CORPUS": str(REPO / "seeds"), "RAG_INDEX_DIR": str(tmp / "index"),
            "RAG_FEEDBACK_DB": str(tmp / "feedback.sqlite3")}

@@ -30,6 +30,7 @@ from .progress import status
 from .search.conversation import Resolution, resolve_followup
 from .search.query import QuestionInfo, analyse
 from .search.retrieve import HybridRetriever, restore_if_unaccented
+from .search.units import UnitSimilarity
 from .store import index as idx
 from .store.base import Store
 from .store.build import FileReport as FileReport
@@ -205,9 +206,13 @@ class Pipeline:
 
     def _adopt(self, loaded: idx.LoadedIndex) -> Loaded:
         retriever = HybridRetriever(loaded, self.embedder, self.settings.dense_weight)
-        answerer = self._answerer or ExtractiveAnswerer(loaded.idf(), loaded.chunks,
-                                                        abbreviations=retriever.abbreviations,
-                                                        model_id=loaded.meta.model_id)
+        answerer = self._answerer or ExtractiveAnswerer(
+            loaded.idf(), loaded.chunks, abbreviations=retriever.abbreviations, model_id=loaded.meta.model_id,
+            similarity=UnitSimilarity(loaded, self.embedder, retriever.query_vector))
+        if loaded.units is None and loaded.chunks and self.store is None:
+            status("Chỉ mục chưa có vectơ câu (bản cũ): câu trả lời đầu chậm hơn; chạy `rag index` một lần / "
+                   "index written before sentence vectors: first answers are slower; run `rag index` once",
+                   self.settings.show_progress)
         self._loaded = Loaded(loaded, retriever, answerer)
         return self._loaded
 

@@ -7,13 +7,20 @@ passages of the set's own index), every candidate unit of those passages gets it
 (rag/answerers/features.py, the same code the answerer runs) and the label "quoting this unit
 gives the gold span". Each set is split by document (seed 0, 70 % fit / 30 % held out; an
 unanswerable question goes with the article of the answerable question before it), so a held-out
-figure is on articles the weights never saw. Fitted with scikit-learn's LogisticRegression:
+figure is on articles the weights never saw. Fitted with scikit-learn:
 
-1. the candidate model on the fit part's candidates of answerable questions;
-2. the answerability model (question level: the best candidate's probability and margin, its
-   coverage, entity match, retrieval cosine) on answerable vs unanswerable fit questions;
+1. the candidate model on the fit part's candidates of answerable questions: gradient-boosted
+   trees (HistGradientBoostingClassifier; `--candidate-model logistic` for LogisticRegression),
+   exported node by node so answering needs numpy only;
+2. the answerability model (LogisticRegression; question level: the best candidate's probability
+   and margin, its coverage, similarity, entity match, retrieval cosine) on answerable vs
+   unanswerable fit questions. The candidate probabilities it learns from are out-of-fold (5 folds
+   by document inside the fit part): on its own training rows the tree model is overconfident;
 3. the refusal threshold: the highest value that declines at most `--max-declined` (4 %, below the
-   5 % target for margin) of the answerable fit questions of every set.
+   5 % target for margin) of the answerable fit questions of every set (out-of-fold as well).
+
+The similarity features need the unit vectors of each set's index (`rag index` writes them; an
+older index gets them embedded on the fly, which is slower).
 
 Writes rag/answerers/scorer_weights.json (format, features, coefficients, threshold, provenance,
 fit and held-out metrics). Never fits on eval/qa.jsonl (our own check). Deterministic.
@@ -43,6 +50,7 @@ from rag.answerers.scorer import (  # noqa: E402
     FORMAT_VERSION,
     WEIGHTS_PATH,
     LogisticModel,
+    TreeEnsemble,
     answerable_features,
 )
 from rag.app.cli_eval import corpus_index_dir  # noqa: E402
@@ -55,6 +63,7 @@ from rag.types import Hit  # noqa: E402
 SETS = ("viquad", "legal")
 SEED = 0
 FIT_SHARE = 0.7
+FOLDS = 5
 
 
 def doc_groups(items: list[EvalItem]) -> dict[str, str]:
@@ -119,6 +128,24 @@ def candidate_table(answerer: ExtractiveAnswerer, items: list[EvalItem], retriev
     return table
 
 
+def cached_table(answerer: ExtractiveAnswerer, items: list[EvalItem], retrieved: dict, path: Path,
+                 version: str) -> list[dict]:
+    """`candidate_table`, kept while the index version and the feature code are the same
+    (the similarity features embed the units of an index that lacks them: minutes)."""
+    import hashlib
+
+    code = b"".join((ROOT / "rag" / f).read_bytes() for f in
+                    ("answerers/features.py", "answerers/extractive.py", "search/kinds.py", "search/units.py"))
+    key = f"{version}-{hashlib.sha1(code).hexdigest()}"
+    if path.exists():
+        stored = pickle.loads(path.read_bytes())
+        if stored.get("key") == key:
+            return [{**row, "item": it} for row, it in zip(stored["rows"], items)]
+    table = candidate_table(answerer, items, retrieved)
+    path.write_bytes(pickle.dumps({"key": key, "rows": [{k: v for k, v in r.items() if k != "item"} for r in table]}))
+    return table
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float,
                  balanced: bool = False) -> LogisticModel:
     from sklearn.linear_model import LogisticRegression
@@ -131,8 +158,36 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float,
     return LogisticModel(names, scaler.mean_, scale, lr.coef_[0], float(lr.intercept_[0]))
 
 
+def fit_trees(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> tuple[TreeEnsemble, dict]:
+    """Boosted trees, exported as plain node tables (and checked against scikit-learn's own
+    predictions, so the export cannot silently drift from what was fitted)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=200, max_leaf_nodes=15,
+                                           l2_regularization=1.0, random_state=SEED).fit(x, y)
+    trees = []
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        trees.append({"feature": nodes["feature_idx"].astype(int).tolist(),
+                      "threshold": [float(t) for t in nodes["num_threshold"]],  # exact: x <= t
+                      "left": nodes["left"].astype(int).tolist(), "right": nodes["right"].astype(int).tolist(),
+                      "value": [round(float(v), 6) for v in nodes["value"]],
+                      "leaf": nodes["is_leaf"].astype(int).tolist()})
+    depth = int(max(p[0].nodes["depth"].max() for p in model._predictors)) + 1
+    d = {"kind": "trees", "features": list(names), "baseline": float(np.ravel(model._baseline_prediction)[0]),
+         "depth": depth, "trees": trees}
+    ours = TreeEnsemble.from_dict(d)
+    sample = x[:: max(1, len(x) // 5000)]
+    gap = float(np.abs(ours.decision(sample) - model.decision_function(sample)).max())
+    if gap > 1e-3:
+        raise SystemExit(f"tree export differs from scikit-learn by {gap}")
+    return ours, d
+
+
 REFUSE_WITHOUT_VALUE: set[str] = set()  # set from --refuse-without-value
 GATES = {"constraints_ok": 1.0, "role_ok": 1.0, "counted_ok": 1.0, "missing_value": 0.0, "other_province": 0.0}
+#: the rules that help on every set (the "gate" lines the script prints measure each on its own)
+DEFAULT_GATES = ("constraints_ok", "role_ok")
 
 
 def allowed(x: np.ndarray, gates: dict[str, float]) -> np.ndarray:
@@ -142,10 +197,11 @@ def allowed(x: np.ndarray, gates: dict[str, float]) -> np.ndarray:
     return ok
 
 
-def question_rows(model: LogisticModel, rows: list[dict], gates: dict[str, float]
+def question_rows(model, rows: list[dict], gates: dict[str, float]
                   ) -> tuple[np.ndarray, list[bool], list[bool], list[bool]]:
     """Answerability features, whether answerable, whether the top candidate is right, whether
-    any candidate passed the gates."""
+    any candidate passed the gates. `model` is the candidate model, or a function of the row
+    giving one (out-of-fold)."""
     feats, answerable, right, passed = [], [], [], []
     has_value = FEATURES.index("has_value")
     for r in rows:
@@ -161,7 +217,8 @@ def question_rows(model: LogisticModel, rows: list[dict], gates: dict[str, float
             feats.append([0.0] * len(ANSWERABLE_FEATURES))
             right.append(False)
         else:
-            p = np.where(ok, model.probabilities(r["x"]), 0.0)
+            m = model(r) if callable(model) and not hasattr(model, "probabilities") else model
+            p = np.where(ok, m.probabilities(r["x"]), 0.0)
             b = int(np.argmax(p))
             feats.append(answerable_features(p, r["x"][b], r["top_cos"]))
             right.append(bool(r["y"][b]))
@@ -169,7 +226,7 @@ def question_rows(model: LogisticModel, rows: list[dict], gates: dict[str, float
     return np.asarray(feats), answerable, right, passed
 
 
-def scores(cand: LogisticModel, ans: LogisticModel, threshold: float, rows: list[dict],
+def scores(cand, ans: LogisticModel, threshold: float, rows: list[dict],
            gates: dict[str, float]) -> dict:
     feats, answerable, right, passed = question_rows(cand, rows, gates)
     keep = (ans.probabilities(feats) >= threshold) & np.asarray(passed) if len(feats) else np.zeros(0, bool)
@@ -186,10 +243,11 @@ def scores(cand: LogisticModel, ans: LogisticModel, threshold: float, rows: list
     }
 
 
-def fit_answerable(cand: LogisticModel, tables: dict, gates: dict[str, float], args: argparse.Namespace
+def fit_answerable(cand, tables: dict, gates: dict[str, float], args: argparse.Namespace
                    ) -> tuple[LogisticModel, float]:
     """The answerability model and the highest threshold that declines at most `max_declined` of
-    each set's answerable fit questions (those no candidate passed the gates count as declined)."""
+    each set's answerable fit questions (those no candidate passed the gates count as declined).
+    `cand` gives each fit row its out-of-fold candidate model."""
     fit_rows = [r for t in tables.values() for r in t["fit"]]
     qx, qa, _, _ = question_rows(cand, fit_rows, gates)
     ans = fit_logistic(qx, np.asarray(qa, float), ANSWERABLE_FEATURES, args.C, balanced=True)
@@ -212,10 +270,11 @@ def main() -> None:
     ap.add_argument("--max-declined", type=float, default=0.04)
     ap.add_argument("-C", type=float, default=1.0)
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
-    ap.add_argument("--gates", nargs="*", default=list(GATES), choices=list(GATES),
+    ap.add_argument("--gates", nargs="*", default=list(DEFAULT_GATES), choices=list(GATES),
                     help="rules kept as hard filters on candidates")
     ap.add_argument("--refuse-without-value", nargs="*", default=[],
                     help="question kinds refused when no candidate holds a value of the kind")
+    ap.add_argument("--candidate-model", choices=("trees", "logistic"), default="trees")
     ap.add_argument("--dry-run", action="store_true", help="print the metrics, do not write the weights")
     args = ap.parse_args()
 
@@ -234,26 +293,51 @@ def main() -> None:
         answerer = pipe.answerer_for("extractive")  # the one `rag ask` answers with on this index
         assert isinstance(answerer, ExtractiveAnswerer)
         fit_ids, _ = split(items)
-        table = candidate_table(answerer, items, retrieved)
+        table = cached_table(answerer, items, retrieved, args.cache / f"{name}-table.pkl", index.path.name)
         tables[name] = {"fit": [r for r in table if r["item"].id in fit_ids],
                         "held_out": [r for r in table if r["item"].id not in fit_ids]}
 
     fit_rows = [r for t in tables.values() for r in t["fit"]]
-    cx = np.vstack([r["x"] for r in fit_rows if r["item"].answerable and len(r["x"])])
-    cy = np.concatenate([r["y"] for r in fit_rows if r["item"].answerable and len(r["x"])])
-    cand = fit_logistic(cx, cy, FEATURES, args.C)
+
+    def fit_candidates(rows: list[dict]):
+        rows = [r for r in rows if r["item"].answerable and len(r["x"])]
+        x, y = np.vstack([r["x"] for r in rows]), np.concatenate([r["y"] for r in rows])
+        if args.candidate_model == "logistic":
+            m = fit_logistic(x, y, FEATURES, args.C)
+            return m, m.to_dict(), len(y), int(y.sum())
+        m, d = fit_trees(x, y, FEATURES)
+        return m, d, len(y), int(y.sum())
+
+    cand, cand_dict, n_rows, n_pos = fit_candidates(fit_rows)
+    groups: dict[str, str] = {}  # fit item → its document, for the out-of-fold folds
+    for name, t in tables.items():
+        groups.update({i: f"{name}/{d}" for i, d in doc_groups([r["item"] for r in t["fit"]]).items()})
+    docs = sorted(set(groups.values()))
+    random.Random(SEED).shuffle(docs)
+    fold = {d: i % FOLDS for i, d in enumerate(docs)}
+    models = [fit_candidates([r for r in fit_rows if fold[groups[r["item"].id]] != k])[0] for k in range(FOLDS)]
+
+    def oof(r: dict):
+        """The candidate model that did not see this row's document; the full model otherwise."""
+        g = groups.get(r["item"].id)
+        return models[fold[g]] if g is not None else cand
+
     gates = {g: GATES[g] for g in args.gates}
     REFUSE_WITHOUT_VALUE.update(args.refuse_without_value)
     for name in ["(none)", *GATES]:  # what each rule does on its own, measured on the fit part
         g = {} if name == "(none)" else {name: GATES[name]}
-        print(f"gate {name:15s}", {s_: scores(cand, *fit_answerable(cand, tables, g, args), t["fit"], g)
+        print(f"gate {name:15s}", {s_: scores(oof, *fit_answerable(oof, tables, g, args), t["fit"], g)
                                     ["answer_accuracy"] for s_, t in tables.items()}, file=sys.stderr)
-    ans, threshold = fit_answerable(cand, tables, gates, args)
-    metrics = {name: {part: scores(cand, ans, threshold, rows, gates) for part, rows in t.items()}
+    ans, threshold = fit_answerable(oof, tables, gates, args)
+    # fit part: out-of-fold (what the held-out part would see); held out: the full model
+    metrics = {name: {part: scores(oof, ans, threshold, rows, gates) for part, rows in t.items()}
                for name, t in tables.items()}
     print(json.dumps({"threshold": round(threshold, 4), "gates": gates, "metrics": metrics}, indent=1))
-    print("candidate weights: " + ", ".join(f"{f}={c:+.2f}" for f, c in zip(FEATURES, cand.coef)),
-          file=sys.stderr)
+    # what a source without similarities stands in with: the typical best passage and best unit
+    # (every unit then gets it, so each looks like a question's most similar one)
+    tops = np.array([r["x"][:, [FEATURES.index("cosine"), FEATURES.index("sim")]].max(axis=0)
+                     for t in tables.values() for r in t["fit"] if len(r["x"])])
+    typical = {"cosine": round(float(np.median(tops[:, 0])), 6), "sim": round(float(np.median(tops[:, 1])), 6)}
     if args.dry_run:
         return
     out = {
@@ -264,7 +348,7 @@ def main() -> None:
             "data": "../shared/devsets: UIT-ViQuAD 2.0 sample (viquad/qa.jsonl) and ALQAC 2024 short answers "
                     "(legal/qa.jsonl); never eval/qa.jsonl",
             "split": f"by document, seed {SEED}, {FIT_SHARE:.0%} fit; metrics below on both parts",
-            "candidate_rows": int(len(cy)), "candidate_positives": int(cy.sum()),
+            "candidate_rows": n_rows, "candidate_positives": n_pos, "candidate_model": args.candidate_model,
             "max_declined": args.max_declined, "C": args.C,
         },
         "metrics": metrics,
@@ -272,7 +356,8 @@ def main() -> None:
         "gates": gates,
         "refuse_without_value": args.refuse_without_value,
         "cosine_model": COSINE_MODEL,
-        "candidate": cand.to_dict(),
+        "typical": typical,
+        "candidate": cand_dict,
         "answerable": ans.to_dict(),
     }
     WEIGHTS_PATH.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

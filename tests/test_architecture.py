@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "embedders": {"config", "errors", "progress"},
     "store": {"ingest", "embedders", "vi", "types", "errors", "config", "progress"},
     "search": {"store", "embedders", "vi", "types", "errors", "config"},
-    "answerers": {"search", "vi", "types", "errors", "config"},
+    "answerers": {"search", "ingest", "vi", "types", "errors", "config"},
     "pipeline": {"ingest", "embedders", "store", "search", "answerers", "vi", "types", "errors", "config",
                  "progress"},
     "evaluation": {"vi", "types", "errors", "config"},

@@ -230,9 +230,10 @@ def test_changing_one_file_reembeds_only_its_chunks(make_corpus, settings_for, f
     fake_embedder.passage_batches.clear()
     (corpus / "quoc_gia.txt").write_text(QUOC_GIA.replace("3.552", "3.600"), encoding="utf-8")
     report = build(settings, fake_embedder)
-    texts = fake_embedder.embedded_texts
+    texts, units = fake_embedder.passage_batches  # the passage, then its answer units
     assert report.embedded == len(texts) == 1
     assert "3.600" in texts[0]
+    assert units and all(u in texts[0] for u in units)  # only the changed passage's sentences
     loaded = load_index(settings.index_dir)
     assert any("3.600" in c.text for c in loaded.chunks)
     assert not any("3.552" in c.text for c in loaded.chunks)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import numpy as np
 
+from ..ingest.units import answer_units, sentence_spans
 from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check and tests import them here
     answer_value,
     counted_noun,
@@ -27,46 +28,16 @@ from ..search.query import ORDINAL_WORDS, QuestionInfo
 from ..types import Answer, Chunk, Hit
 from ..vi.abbreviations import Abbreviations
 from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
-from ..vi.text import bm25_tokens, fold, split_sentences
+from ..vi.text import bm25_tokens, fold
 from .base import citation, not_found
-from .features import FEATURES, PassageView, candidate_features, question_facts
+from .features import FEATURES, N_OWN, PassageView, candidate_features, question_facts, relative_features
 from .scorer import COSINE_MODEL, AnswerScorer, answerable_features, default_scorer
 
-_LONG_SENTENCE = 450
 # "bao nhiêu" / "bao lâu": when some sentence holds a count or a duration, only those compete. A
 # kept rule though it costs the outside sets ~1 point (viquad 0.7, legal 1): without it the fee
 # and deadline cells of real decision tables (tests/test_e2e_realdocs.py) lose to their headings.
 _PREFER_VALUE = ("number", "duration")
 _SHORT_QUOTE = 150  # a longer quote is led by the value it gives ("10 ngày — Trong thời hạn …")
-
-_CELL_RE = re.compile(r"\n\n| \| ")  # paragraph breaks, and table cells ("cell | cell", formats.pdf_tables)
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans that never cross a paragraph break (a merged headline stays apart) or a
-    table cell boundary (a row's "thời hạn" cell is not one sentence with its "căn cứ" cell)."""
-    out, pos = [], 0
-    for m in [*_CELL_RE.finditer(text), None]:
-        end = m.start() if m else len(text)
-        out.extend((pos + s, pos + e) for s, e in split_sentences(text[pos:end]))
-        pos = m.end() if m else end
-    return out
-
-
-def _units(text: str) -> list[tuple[int, int]]:
-    """Sentences; a very long one is cut into its ';'-separated clauses."""
-    out = []
-    for s, e in _sentences(text):
-        if e - s <= _LONG_SENTENCE or ";" not in text[s:e]:
-            out.append((s, e))
-            continue
-        pos = s
-        for m in re.finditer(r";\s*", text[s:e]):
-            out.append((pos, s + m.start()))
-            pos = s + m.end()
-        out.append((pos, e))
-    return [(s, e) for s, e in out if e - s > 3]
-
 
 _ANAPHOR_RE = re.compile(r"^(đây|đó|điều này|điều đó|việc này|việc đó|những (việc|điều) (này|đó)|"
                          r"các (kết quả|nội dung|nhiệm vụ) (này|trên)|theo đó|ngoài ra|bên cạnh đó)\b",
@@ -78,7 +49,7 @@ def _with_antecedent(text: str, start: int) -> int:
     sentence earlier (same paragraph) so it says what "đây" is."""
     if not _ANAPHOR_RE.match(text[start:]):
         return start
-    spans = [s for s, _ in _sentences(text) if s < start]
+    spans = [s for s, _ in sentence_spans(text) if s < start]
     para_start = text.rfind("\n\n", 0, start) + 1
     return spans[-1] if spans and spans[-1] >= para_start else start
 
@@ -106,6 +77,10 @@ def _names_a_province(text: str) -> bool:
     return _NAMES_A_PROVINCE_RE.search(fold(text)) is not None
 
 
+#: (question, passages) → per passage, the cosine of the question with each of its answer units
+Similarity = Callable[[str, list[Chunk]], list[np.ndarray]]
+
+
 class _Memo:
     """A small least-recently-used cache."""
 
@@ -130,11 +105,12 @@ class ExtractiveAnswerer:
 
     def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
                  abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
-                 model_id: str | None = None) -> None:
+                 model_id: str | None = None, similarity: Similarity | None = None) -> None:
         self.idf = idf or {}
         self.abbreviations = abbreviations or Abbreviations()
         self._scorer = scorer
         self.model_id = model_id  # the embedder behind the hits' cosines
+        self.similarity = similarity  # question × answer-unit cosines (search/units.py)
         self._doc_text: dict[str, str] = {}
         self._prev: dict[str, str] = {}
         self._memo = _Memo(4096)  # chunk id → folded context, its tokens
@@ -229,7 +205,7 @@ class ExtractiveAnswerer:
         key = "units:" + chunk.chunk_id
         got = self._memo.get(key)
         if got is None:
-            units = _units(chunk.text)
+            units = answer_units(chunk.text)
             got = (units, [self._tokens(f"{_row_head(chunk.text, s)} {chunk.text[s:e]}") for s, e in units])
             self._memo.put(key, got)
         return got
@@ -241,8 +217,18 @@ class ExtractiveAnswerer:
         own = self.model_id == COSINE_MODEL
         if own and all(h.cosine is not None for h in hits):
             return [float(h.cosine) for h in hits]
-        typical = float(self.scorer.candidate.mean[FEATURES.index("cosine")])
+        typical = self.scorer.typical.get("cosine", 0.85)
         return [h.cosine if own and h.cosine is not None else typical for h in hits]
+
+    def unit_sims(self, info: QuestionInfo, hits: list[Hit], counts: list[int]) -> np.ndarray:
+        """The e5 cosine of the question with every candidate unit, in candidate order. Without
+        a similarity source (or with another embedder's scale) every unit gets the typical value
+        of the fit data: the similarity features then neither help nor hurt."""
+        if self.similarity is not None and self.model_id == COSINE_MODEL:
+            sims = self.similarity(info.restored, [h.chunk for h in hits])
+            if [len(x) for x in sims] == counts:
+                return np.concatenate(sims) if sims else np.zeros(0)
+        return np.full(sum(counts), self.scorer.typical_sim)
 
     def candidates(self, info: QuestionInfo, hits: list[Hit]) -> tuple[list[tuple[int, int, int]], np.ndarray]:
         """Every unit of the passages as (hit index, start, end) with its feature row
@@ -252,19 +238,26 @@ class ExtractiveAnswerer:
         top_fused = max(h.score for h in hits)
         cosines = self.cosines(hits)
         top_cos = max(cosines)
-        spans, rows = [], []
+        spans, rows, counts = [], [], []
         cover = partial(self._coverage, qf.terms)
         for hi, hit in enumerate(hits):
             chunk = hit.chunk
             folded_ctx, ctx_tokens = self._context_facts(chunk)
             units, unit_tokens = self._passage_units(chunk)
+            counts.append(len(units))
             view = PassageView(hi, hit.score, cosines[hi], chunk.text, chunk.title, ctx_tokens,
                                cover(ctx_tokens), self.constraints_ok(info, chunk))
             for i, (s, e) in enumerate(units):
                 other = not info.places and _names_a_province(chunk.text[s:e])
                 rows.append(candidate_features(qf, view, units, i, unit_tokens, cover, top_fused, top_cos, other))
                 spans.append((hi, s, e))
-        return spans, np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
+        own = np.asarray(rows, dtype=float).reshape(len(rows), N_OWN)
+        if not spans:
+            return spans, np.zeros((0, len(FEATURES)))
+        texts = [hits[hi].chunk.text[s:e] for hi, s, e in spans]
+        rel = relative_features(spans, own[:, FEATURES.index("cov")], self.unit_sims(info, hits, counts),
+                                info.restored, texts)
+        return spans, np.hstack([own, rel])
 
     def answer(self, info: QuestionInfo, hits: list[Hit]) -> Answer:
         if not hits:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..search.kinds import BY_NAME, PERSON_RE, _counts_only, _roles_match, _value_matches, names_counted, wants_a_person
 from ..search.query import ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..vi.text import bm25_tokens, canonical_number, fold
@@ -49,7 +51,19 @@ FEATURES = (
     "other_province",  # a national question answered by one province's figure
     "english",
     "english_x_fused",
+    # relative to the other candidates of the question (`relative_features`)
+    "sim",  # e5 cosine of the question and the candidate (unit vectors stored in the index)
+    "sim_gap",  # how far below the most similar candidate of all passages
+    "sim_passage_gap",  # … of its own passage
+    "sim_neighbour",  # the more similar of its previous and next sentence
+    "sim_next",  # its next sentence: a restating sentence is often followed by the answer
+    "cov_gap",  # how far its `cov` is below the best candidate's
+    "sim_best",  # it is the most similar candidate
+    "numbers_ok",  # share of the question's digit groups (years, counts) that it holds
 )
+
+#: computed by `candidate_features`; the rest by `relative_features`
+N_OWN = FEATURES.index("sim")
 
 
 _COUNT_KINDS = ("number", "percent", "ordinal", "duration", "decision")
@@ -183,3 +197,27 @@ def candidate_features(qf: QuestionFacts, p: PassageView, units: list[tuple[int,
 
 def fold_tokens(text: str) -> set[str]:
     return set(bm25_tokens(fold(text)))
+
+
+_DIGITS_RE = re.compile(r"\d+")
+
+
+def relative_features(spans: list[tuple[int, int, int]], cov: np.ndarray, sims: np.ndarray,
+                      question: str, texts: list[str]) -> np.ndarray:
+    """The columns of `FEATURES[N_OWN:]` for every candidate: `spans` are (passage, start, end)
+    in passage order, `sims` the e5 cosines of the question with each."""
+    n = len(spans)
+    prev, nxt, pmax = np.zeros(n), np.zeros(n), np.zeros(n)
+    passage = np.array([p for p, _, _ in spans])
+    for j in range(n):
+        if j > 0 and passage[j - 1] == passage[j]:
+            prev[j] = sims[j - 1]
+        if j + 1 < n and passage[j + 1] == passage[j]:
+            nxt[j] = sims[j + 1]
+    for p in set(passage.tolist()):
+        pmax[passage == p] = sims[passage == p].max()
+    wanted = set(_DIGITS_RE.findall(question))
+    numbers = [sum(d in set(_DIGITS_RE.findall(t)) for d in wanted) / len(wanted) if wanted else 1.0 for t in texts]
+    best = sims.max() if n else 0.0
+    return np.column_stack([sims, best - sims, pmax - sims, np.maximum(prev, nxt), nxt,
+                            (cov.max() if n else 0.0) - cov, (sims == best).astype(float), numbers])

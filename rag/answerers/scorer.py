@@ -1,16 +1,17 @@
-"""The fitted answer scorer: a logistic model over candidate features, loaded from a small JSON.
+"""The fitted answer scorer: a model over candidate features, loaded from a small JSON.
 
 The weights are not chosen by hand: `scripts/fit_answer_scorer.py` fits them on the outside
 development sets (UIT-ViQuAD 2.0 and ALQAC samples in ../shared/devsets, split by document) and
-writes `scorer_weights.json` with its data provenance, metrics and the refusal threshold. Here
-only numpy runs: a standardisation, a dot product and a sigmoid, so no scikit-learn import on the
-query path.
+writes `scorer_weights.json` with its data provenance, metrics and the refusal threshold. The
+candidate model is gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier,
+exported node by node) or a logistic model; the answerability model is logistic. Here only numpy
+runs, so no scikit-learn import on the query path.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ..errors import IndexStateError
 from .features import FEATURES
 
 WEIGHTS_PATH = Path(__file__).with_name("scorer_weights.json")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: the embedder whose question-passage cosines the weights were fit on (the packaged e5)
 COSINE_MODEL = PACKAGED_MODEL
 
@@ -50,12 +51,60 @@ class LogisticModel:
 
 
 @dataclass(frozen=True)
+class TreeEnsemble:
+    """Boosted regression trees on the log-odds scale: `baseline` plus one leaf value per tree.
+    Nodes are padded to one width so all trees descend together, one numpy step per level."""
+
+    features: tuple[str, ...]
+    baseline: float
+    feature: np.ndarray  # (trees, nodes) feature index of each split
+    threshold: np.ndarray  # go left when x <= threshold
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray  # leaf values (learning rate applied)
+    leaf: np.ndarray  # bool
+    depth: int
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        trees = np.arange(len(self.feature))[:, None]
+        node = np.zeros((len(self.feature), len(x)), dtype=np.int64)
+        rows = np.arange(len(x))[None, :]
+        for _ in range(self.depth):
+            split = ~self.leaf[trees, node]
+            if not split.any():
+                break
+            goes_left = x[rows, self.feature[trees, node]] <= self.threshold[trees, node]
+            node = np.where(split, np.where(goes_left, self.left[trees, node], self.right[trees, node]), node)
+        return self.baseline + self.value[trees, node].sum(axis=0)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.decision(x)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TreeEnsemble:
+        trees = d["trees"]
+        width = max(len(t["feature"]) for t in trees)
+
+        def table(key: str, dtype: type) -> np.ndarray:
+            return np.array([t[key] + [0] * (width - len(t[key])) for t in trees], dtype=dtype)
+
+        return cls(tuple(d["features"]), float(d["baseline"]), table("feature", np.int64),
+                   table("threshold", float), table("left", np.int64), table("right", np.int64),
+                   table("value", float), table("leaf", bool), int(d["depth"]))
+
+
+def load_model(d: dict) -> LogisticModel | TreeEnsemble:
+    return TreeEnsemble.from_dict(d) if d.get("kind") == "trees" else LogisticModel.from_dict(d)
+
+
+@dataclass(frozen=True)
 class AnswerScorer:
     """`candidate` ranks the sentences of the top passages; `answerable` turns the best
     candidate's question-level features into the probability that the passages answer at all,
     refused below `threshold` (chosen on dev data: ≤ 5 % of answerable questions declined)."""
 
-    candidate: LogisticModel
+    candidate: LogisticModel | TreeEnsemble
     answerable: LogisticModel
     threshold: float
     provenance: dict
@@ -63,6 +112,12 @@ class AnswerScorer:
     # kinds refused when no candidate at all holds a value of the kind ("bao nhiêu tập thể?" over
     # passages whose only numbers are dates); choosing among candidates is left to the model
     refuse_without_value: frozenset[str] = frozenset()
+    # the fit data's median of a feature, for a source that cannot give it (see `cosines`)
+    typical: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def typical_sim(self) -> float:
+        return self.typical.get("sim", 0.85)
 
     def allowed(self, x: np.ndarray) -> np.ndarray:
         """Which candidates pass the kept rules (a place the question names must be in the passage…)."""
@@ -79,14 +134,15 @@ class AnswerScorer:
                 raise ValueError(f"format {d.get('format')} != {FORMAT_VERSION}")
             if d.get("cosine_model") != COSINE_MODEL:
                 raise ValueError(f"fit on cosines of {d.get('cosine_model')}, not {COSINE_MODEL}")
-            cand = LogisticModel.from_dict(d["candidate"])
+            cand = load_model(d["candidate"])
             if cand.features != FEATURES:
                 raise ValueError("features differ from rag/answerers/features.py: refit")
             gates = {str(k): float(v) for k, v in d.get("gates", {}).items()}
             if any(g not in FEATURES for g in gates):
                 raise ValueError(f"unknown gate in {sorted(gates)}")
             return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]),
-                       d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])))
+                       d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])),
+                       {str(k): float(v) for k, v in d.get("typical", {}).items()})
         except (OSError, ValueError, KeyError) as e:
             raise IndexStateError(f"Trọng số bộ chấm câu trả lời hỏng / answer scorer weights unusable "
                                   f"({path}): {e}; python scripts/fit_answer_scorer.py") from None
@@ -98,8 +154,9 @@ def default_scorer(path: Path = WEIGHTS_PATH) -> AnswerScorer:
 
 
 #: question-level features of the answerability model, computed from the ranked candidates
-ANSWERABLE_FEATURES = ("best", "margin", "best_cov", "best_passage_cov", "entity_in_passage",
-                       "top_cosine", "has_value", "english")
+ANSWERABLE_FEATURES = ("best", "margin", "best_cov", "best_ctx_cov", "best_passage_cov", "entity_in_passage",
+                       "entity_in_cand", "top_cosine", "has_value", "english", "best_sim", "top_sim",
+                       "numbers_ok")
 
 
 def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float) -> list[float]:
@@ -107,6 +164,7 @@ def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float
     order = np.sort(probs)[::-1]
     idx = {name: i for i, name in enumerate(FEATURES)}
     return [float(order[0]), float(order[0] - (order[1] if len(order) > 1 else 0.0)),
-            float(best_x[idx["cov"]]), float(best_x[idx["passage_cov"]]),
-            float(best_x[idx["entity_in_passage"]]), top_cosine,
-            float(best_x[idx["has_value"]]), float(best_x[idx["english"]])]
+            float(best_x[idx["cov"]]), float(best_x[idx["ctx_cov"]]), float(best_x[idx["passage_cov"]]),
+            float(best_x[idx["entity_in_passage"]]), float(best_x[idx["entity_in_cand"]]), top_cosine,
+            float(best_x[idx["has_value"]]), float(best_x[idx["english"]]), float(best_x[idx["sim"]]),
+            float(best_x[idx["sim"]] + best_x[idx["sim_gap"]]), float(best_x[idx["numbers_ok"]])]

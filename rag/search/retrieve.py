@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -43,6 +44,23 @@ class HybridRetriever:
         self.embedder = embedder
         self.dense_weight = dense_weight
         self.candidates = candidates
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding, remembered for the last few questions: the answerer's
+        question–sentence similarity uses the vector retrieval just computed."""
+        with self._queries_lock:
+            got = self._queries.get(text)
+            if got is not None:
+                self._queries.move_to_end(text)
+                return got
+        got = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        with self._queries_lock:
+            self._queries[text] = got
+            if len(self._queries) > 64:
+                self._queries.popitem(last=False)
+        return got
 
     def bm25_scores(self, text: str) -> np.ndarray:
         tokens = bm25_terms(text, QUESTION_WORDS)
@@ -68,7 +86,7 @@ class HybridRetriever:
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
         bm_text = self.abbreviations.expand(expand_english(text) if is_english(question) else text)
         pool = len(chunks) if flt else max(self.candidates, 4 * k)
-        embedding = _worker().submit(self.embedder.embed_query, text)  # runs while BM25 scores
+        embedding = _worker().submit(self.query_vector, text)  # runs while BM25 scores
         bm = self.bm25_scores(bm_text)
         bm_ids = _top(bm, pool)
         q = embedding().astype(np.float32)

@@ -24,6 +24,7 @@ from ..ingest.files import collect_paths, read_file
 from ..progress import status
 from ..types import Chunk, Document
 from . import index as idx
+from .units import embed_units
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,11 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                    f"({embedder.model_id}, {embedder.backend})", settings.show_progress)
             vectors[todo] = embedder.embed_passages([all_chunks[i].text for i in todo],
                                                     show_progress=settings.show_progress)
+        reuse = {c.text: old.units.of(i) for i, c in enumerate(old.chunks)} if old and old.units else {}
+        units = embed_units(all_chunks, embedder, reuse, settings.show_progress)
         meta = idx.IndexMeta(model_id=embedder.model_id, backend=embedder.backend, dim=embedder.dim,
                              chunking=_chunking_settings(settings), documents=documents)
-        report.path = idx.write_index(index_dir, meta, all_chunks, vectors)
+        report.path = idx.write_index(index_dir, meta, all_chunks, vectors, units)
         report.documents = len(documents)
         report.chunks = len(all_chunks)
         report.embedded = len(todo)
@@ -283,7 +286,8 @@ def remove(settings: Settings, refs: list[str]) -> tuple[IndexReport, dict[str, 
         meta = idx.IndexMeta(model_id=old.meta.model_id, backend=old.meta.backend, dim=old.meta.dim,
                              chunking=old.meta.chunking, documents=documents)
         report = IndexReport(removed=sorted(ids | copies))
-        report.path = idx.write_index(index_dir, meta, chunks, np.asarray(old.vectors)[keep])
+        units = old.units.take(keep) if old.units else None
+        report.path = idx.write_index(index_dir, meta, chunks, np.asarray(old.vectors)[keep], units)
         report.documents, report.chunks, report.reused = len(documents), len(chunks), len(chunks)
     return report, {d: old.meta.documents[d] for d in ids}
 

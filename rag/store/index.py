@@ -40,6 +40,8 @@ from ..errors import DiskFullError, IndexFormatError, IndexStateError
 from ..types import Chunk
 from ..vi.abbreviations import learn as learn_abbreviations
 from ..vi.vocab import Vocabulary
+from .units import FILES as UNIT_FILES
+from .units import UnitVectors
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,7 @@ class LoadedIndex:
     vectors: np.ndarray
     df: dict[str, int] = field(default_factory=dict)  # BM25 token → number of chunks with it
     abbreviations: dict[str, str] = field(default_factory=dict)  # defined in the corpus: "CĐS" → …
+    units: UnitVectors | None = None  # e5 vectors of each passage's answer units (store/units.py)
 
     def idf(self) -> dict[str, float]:
         """BM25-style inverse document frequency of every indexed token."""
@@ -367,7 +370,8 @@ def _is_disk_full(e: BaseException) -> bool:
     return isinstance(e, RuntimeError) and "requested and" in str(e) and "written" in str(e)
 
 
-def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray,
+                units: UnitVectors | None = None) -> Path:
     """Write a new version folder and make it current atomically. Caller holds build_lock.
 
     On any failure the new folder is removed and CURRENT is unchanged; a full disk becomes a
@@ -378,7 +382,7 @@ def write_index(index_dir: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
     final = index_dir / f"v-{stamp}"
     try:
         tmp.mkdir()
-        _write_version(tmp, meta, chunks, vectors)
+        _write_version(tmp, meta, chunks, vectors, units)
         os.rename(tmp, final)
         _fsync_dir(index_dir)
         write_marker(index_dir, final.name)
@@ -402,7 +406,8 @@ def read_marker_quietly(index_dir: Path) -> str | None:
         return None
 
 
-def _write_version(folder: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray) -> None:
+def _write_version(folder: Path, meta: IndexMeta, chunks: list[Chunk], vectors: np.ndarray,
+                   units: UnitVectors | None = None) -> None:
     import bm25s
     import faiss
 
@@ -429,6 +434,10 @@ def _write_version(folder: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
     (folder / "abbreviations.json").write_text(
         json.dumps(learn_abbreviations(c.text for c in chunks), ensure_ascii=False), encoding="utf-8")
     (folder / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+    if units is not None:
+        if len(units.offsets) != len(chunks) + 1:
+            raise ValueError(f"unit vectors for {len(units.offsets) - 1} passages, not {len(chunks)}")
+        units.save(folder)
     meta.files = checksums(folder)
     (folder / "meta.json").write_text(json.dumps(meta.to_json(), ensure_ascii=False, indent=1),
                                       encoding="utf-8")
@@ -487,7 +496,8 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
         raise IndexFormatError(
             f"Chỉ mục định dạng cũ / index format {meta.format_version} ≠ {FORMAT_VERSION}: "
             "rag index --rebuild")
-    wanted = None if full_check else [*_LOADED_FILES, *(("dense.faiss",) if meta.dense_type != "flat" else ())]
+    wanted = None if full_check else [*_LOADED_FILES, *(("dense.faiss",) if meta.dense_type != "flat" else ()),
+                                      *(f for f in UNIT_FILES if f in meta.files)]
     if problems := verify_files(version, meta, wanted, full=full_check):
         raise _corrupt(version, "; ".join(problems[:3]))
     try:
@@ -505,12 +515,13 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
         df = json.loads((version / "df.json").read_text(encoding="utf-8"))
         abbr_file = version / "abbreviations.json"  # absent in indexes built before it existed
         abbreviations = json.loads(abbr_file.read_text(encoding="utf-8")) if abbr_file.exists() else {}
+        units = UnitVectors.load(version, len(chunks)) if all(f in meta.files for f in UNIT_FILES) else None
     except Exception as e:  # any unreadable part means the same thing to the user
         raise _corrupt(version, f"{type(e).__name__}: {e}") from None
     if (len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks)
             or bm25.num_docs != max(1, len(chunks))):
         raise _corrupt(version, "parts disagree on the number of passages")
-    return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df, abbreviations)
+    return LoadedIndex(version, meta, chunks, dense, bm25, vocab, vectors, df, abbreviations, units)
 
 
 def check(index_dir: Path) -> tuple[Path, list[str], list[str]]:

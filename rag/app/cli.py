@@ -81,9 +81,11 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
               help="Kiểm tra toàn bộ chỉ mục (băm lại mọi tệp); thoát mã 1 nếu hỏng.")
 @click.option("--report", "show_report", is_flag=True,
               help="In bảng từng tệp: số trang, trang có chữ, trang OCR, mã hoá cũ, số đoạn, cảnh báo.")
+@click.option("--collection", metavar="TÊN",
+              help="Bộ sưu tập của các tài liệu này (mặc định: giữ như cũ; tài liệu mới vào 'chung').")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool, repair: bool,
-          check_only: bool, show_report: bool) -> None:
+          check_only: bool, show_report: bool, collection: str | None) -> None:
     """Lập chỉ mục tài liệu (.pdf, .docx, .doc, .md, .txt, .html): mặc định thư mục seeds/.
 
     Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
@@ -95,6 +97,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
            rag index --sync van-ban/ # gỡ tài liệu đã xóa khỏi van-ban/
            rag index --check         # kiểm tra từng byte
            rag index --repair        # sau mất điện / tệp CURRENT hỏng
+           rag index noi-bo/ --collection noi-bo   # chỉ người được cấp quyền mới đọc được
     """
     from ..errors import InputError
 
@@ -126,7 +129,13 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
         return
     if sync and not paths:
         raise InputError("--sync cần thư mục / --sync needs the folder: rag index --sync THƯ_MỤC")
-    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync)
+    if collection is not None:
+        from ..accounts.users import check_name
+
+        collection = check_name(collection, "tên bộ sưu tập / collection name")
+        if not paths:
+            raise InputError("--collection cần đường dẫn / --collection needs the paths it applies to")
+    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync, collection=collection)
     if show_report:
         from .report import format_report
 
@@ -319,9 +328,13 @@ def _read_questions(path: Path) -> list[tuple[int, str]]:
     return questions
 
 
+from .cli_accounts import audit, collection, user  # noqa: E402
 from .cli_serve import serve  # noqa: E402
 from .cli_ui import feedback, ui  # noqa: E402
 
+main.add_command(user)
+main.add_command(collection)
+main.add_command(audit)
 main.add_command(ui)
 main.add_command(feedback)
 main.add_command(serve)

@@ -27,6 +27,20 @@ def _settings_env(ctx: click.Context) -> dict[str, str]:
     return env
 
 
+def check_bind_address(settings, host: str) -> None:
+    """Open by default only on this machine (issue #14): without accounts the page has no login
+    (the single-user tool), so listening on any other address needs at least one admin account
+    first — then every visitor must sign in."""
+    if host in LOCAL_HOSTS:
+        return
+    from ..accounts.access import open_accounts
+
+    if not open_accounts(settings).has_admin():
+        raise InputError(f"Chưa có tài khoản quản trị: không mở giao diện ra {host} khi chưa có đăng nhập / "
+                         f"no admin account: refusing to listen on {host} without logins. Tạo trước / "
+                         "create one first: rag user add TÊN --role admin (xem README, Cài đặt cho một cơ quan)")
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="localhost", show_default=True,
@@ -49,6 +63,7 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
     if not APP.is_file():
         raise InputError(f"Không tìm thấy giao diện / UI script not found: {APP}")
     settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    check_bind_address(settings, host)
     # the uploader states Streamlit's own limit (200 MB by default): make it ours
     upload_mb = max(1, math.ceil(settings.max_file_mb)) if settings.max_file_mb > 0 else 200
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
@@ -59,10 +74,6 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
            "--client.toolbarMode", "viewer"]
     env = {**os.environ, **_settings_env(ctx)}
     click.echo(f"Giao diện chat / chat UI: http://{host}:{port}  (Ctrl+C để dừng)", err=True)
-    if host not in LOCAL_HOSTS:
-        click.echo(f"Cảnh báo / warning: giao diện không có đăng nhập / no login: ai mở được {host}:{port} "
-                   "đều hỏi và thêm tài liệu được; chỉ dùng trong mạng tin cậy / anyone who can reach "
-                   "it can ask and upload, use it on a trusted network only", err=True)
     sys.stderr.flush()
     # become the Streamlit server (same pid), so signals and exit codes reach it directly
     os.execve(sys.executable, cmd, env)

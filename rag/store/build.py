@@ -22,7 +22,7 @@ from ..ingest.chunking import build_document, chunk_document
 from ..ingest.dedup import fingerprint, is_duplicate
 from ..ingest.files import collect_paths, read_file
 from ..progress import status
-from ..types import Chunk, Document
+from ..types import DEFAULT_COLLECTION, Chunk, Document
 from . import index as idx
 
 log = logging.getLogger(__name__)
@@ -140,15 +140,35 @@ def _previous(index_dir: Path, settings: Settings,
     return old, dict(old.meta.documents)
 
 
+def collection_of(given: str | None, path: str, known: dict[str, str]) -> str:
+    """The collection a document read from `path` goes to: the one given for this run, else the
+    one it was in (by file path, kept across --rebuild and re-reads: rebuilding must never move an
+    internal document into the collection everyone reads), else the default."""
+    return given or known.get(path, DEFAULT_COLLECTION)
+
+
+def _known_collections(index_dir: Path) -> dict[str, str]:
+    """File path → collection of the documents the current version holds (none when unreadable:
+    the build itself then reports the damage)."""
+    try:
+        meta = idx.read_meta(index_dir)
+    except (IndexStateError, ValueError, OSError):
+        return {}
+    return {r.path: r.collection for r in meta.documents.values()} if meta else {}
+
+
 def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
-          rebuild: bool = False, sync: bool = False, only_if_missing: bool = False) -> IndexReport:
+          rebuild: bool = False, sync: bool = False, only_if_missing: bool = False,
+          collection: str | None = None) -> IndexReport:
     """Index `paths` (default: the corpus folder). Without `rebuild`, documents already in the
     index stay and the given ones are added or updated; with it, the index holds exactly
     `paths`. With `sync`, documents whose file is no longer in the given folders are removed
     (a renamed file is re-pointed, its passages not embedded again), and a document read again
     lists as copies ("also_in") only those found in this run. `only_if_missing`: do
     nothing if an index appeared while waiting for the lock (a first run racing `rag index`).
-    A bad file is skipped with a warning; if no file is usable, nothing is written."""
+    `collection`: the collection the given documents go to (None: each keeps its own, a new one
+    goes to "chung"). A bad file is skipped with a warning; if no file is usable, nothing is
+    written."""
     index_dir = Path(settings.index_dir)
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files = collect_paths(paths)
@@ -162,6 +182,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
         if only_if_missing and idx.exists(index_dir):
             report.path = idx.current_version(index_dir)
             return report
+        known_collections = _known_collections(index_dir)
         old, documents = (None, {}) if rebuild else _previous(index_dir, settings, embedder)
         gone = [d for d, r in documents.items() if _under(r.path, roots) and r.path not in present]
         if sync:
@@ -199,7 +220,8 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                 path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
                 content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
                 doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
-                fingerprint=fingerprint(doc.text), also_in=also)
+                fingerprint=fingerprint(doc.text), also_in=also,
+                collection=collection_of(collection, str(f.resolve()), known_collections))
             chunks_by_doc[doc.doc_id] = chunks
         if files and len(report.skipped) == len(files) and not removed:
             raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable "

@@ -89,8 +89,10 @@ def feedback() -> None:
               help="Tệp JSON Lines để ghi (mặc định in ra stdout).")
 @click.option("--db", type=click.Path(path_type=Path),
               help="CSDL góp ý (mặc định <index-dir>/feedback.sqlite3 hoặc RAG_FEEDBACK_DB).")
+@click.option("--user", "as_user", metavar="TÊN",
+              help="Chỉ xuất câu trả lời mà người dùng này được đọc mọi nguồn (bộ sưu tập của họ).")
 @click.pass_context
-def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
+def export(ctx: click.Context, out: Path | None, db: Path | None, as_user: str | None) -> None:
     """Xuất các câu trả lời bị 👎 theo định dạng bộ đánh giá (eval/README.md) để xem lại.
 
     Mỗi dòng: id, question, doc, evidence (từ đoạn được trích), facts=[] và needs_review=true;
@@ -99,14 +101,24 @@ def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
     \b
     Ví dụ:
       rag feedback export --out eval/feedback-review.jsonl
+      rag feedback export --user lan --out lan.jsonl   # chỉ nguồn lan được đọc
     """
     from .feedback import FeedbackStore, export_negative
 
-    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k != "show_progress"})
     path = db or settings.feedback_path
     if not path.is_file():
         raise InputError(f"Chưa có góp ý nào / no feedback store at {path}")
-    items = export_negative(FeedbackStore(path), out)
+    allowed = None
+    if as_user:
+        from ..accounts.access import open_accounts
+        from ..pipeline import Pipeline
+
+        account = open_accounts(settings).account(as_user)
+        if account is None:
+            raise InputError(f"Không có người dùng / no such user: {as_user}")
+        allowed = {r.source for r in Pipeline(settings).documents(account.readable).values()}
+    items = export_negative(FeedbackStore(path), out, allowed)
     if out is None:
         for item in items:
             click.echo(json.dumps(item, ensure_ascii=False))

@@ -204,3 +204,17 @@ def test_user_commands(tmp_path):
     assert r.exit_code == 1 and "--since" in r.output
     db = db_bytes(tmp_path / "index" / "feedback.sqlite3")
     assert PW.encode() not in db and token.encode() not in db and b"$argon2id$" in db
+
+
+def test_rag_serve_on_another_address_needs_an_admin(tmp_path, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw["host"]))
+    for name in ("RAG_INDEX_DIR", "RAG_MODEL", "RAG_BACKEND", "RAG_STORE"):
+        monkeypatch.setenv(name, "")  # `rag serve` exports the global options for its workers
+    r = run(tmp_path, "serve", "--host", "0.0.0.0")
+    assert r.exit_code == 1 and "no admin account" in r.output and started == []
+    assert run(tmp_path, "serve").exit_code == 0 and started == ["127.0.0.1"]
+    AccountStore(tmp_path / "index" / "feedback.sqlite3").add_user("quantri", "admin", PW)
+    assert run(tmp_path, "serve", "--host", "0.0.0.0").exit_code == 0 and started[-1] == "0.0.0.0"

@@ -28,15 +28,15 @@ def _settings_env(ctx: click.Context) -> dict[str, str]:
 
 
 def check_bind_address(settings, host: str) -> None:
-    """Open by default only on this machine (issue #14): without accounts the page has no login
-    (the single-user tool), so listening on any other address needs at least one admin account
-    first — then every visitor must sign in."""
+    """Open by default only on this machine (issue #14): without accounts the chat page and the
+    API have no login (the single-user tool), so `rag ui` or `rag serve` listening on any other
+    address needs at least one admin account first — then every visitor must sign in."""
     if host in LOCAL_HOSTS:
         return
     from ..accounts.access import open_accounts
 
     if not open_accounts(settings).has_admin():
-        raise InputError(f"Chưa có tài khoản quản trị: không mở giao diện ra {host} khi chưa có đăng nhập / "
+        raise InputError(f"Chưa có tài khoản quản trị: không mở ra {host} khi chưa có đăng nhập / "
                          f"no admin account: refusing to listen on {host} without logins. Tạo trước / "
                          "create one first: rag user add TÊN --role admin (xem README, Cài đặt cho một cơ quan)")
 

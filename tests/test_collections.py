@@ -142,3 +142,20 @@ def test_cli_index_into_a_collection_and_export_for_a_user(rag_env, tmp_path):
     r = runner.invoke(main, ["feedback", "export", "--user", "lan"])
     assert r.exit_code == 0 and "bo_nhiem_giam_doc.txt" in r.stdout
     assert runner.invoke(main, ["feedback", "export", "--user", "ai-do"]).exit_code == 1
+
+
+def test_a_copy_in_another_collection_is_its_own_document(pipe, tmp_path):
+    """Near-duplicates merge only within a collection: a noi-bo copy of a chung document must not
+    show its file name to chung readers (as "also in"), nor a chung copy vanish into noi-bo."""
+    copy = write_files(tmp_path / "ban_sao", {"ban_sao_lao_cai.txt": CORPUS["lao_cai.txt"]})
+    pipe.index([copy], collection="noi-bo")
+    docs = pipe.documents()
+    assert docs["ban_sao_lao_cai.txt"].collection == "noi-bo"
+    assert docs["lao_cai.txt"].also_in == []
+    ans = pipe.ask("Lào Cai tích hợp bao nhiêu dịch vụ công?", readable=PUBLIC)
+    assert ans.citations[0].doc == "lao_cai.txt"
+    assert all("ban_sao" not in " ".join(c.also_in) + c.doc for c in ans.citations + ans.related)
+    same = write_files(tmp_path / "ban_sao_chung", {"ban_sao_chung.txt": CORPUS["lao_cai.txt"]})
+    pipe.index([same])  # a copy in the same collection is still recorded once
+    assert "ban_sao_chung.txt" not in pipe.documents()
+    assert pipe.documents()["lao_cai.txt"].also_in == ["ban_sao_chung.txt"]

@@ -10,6 +10,7 @@ fix, never a silent rebuild from fewer documents.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +209,10 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                     chunks_by_doc.setdefault(c.doc_id, []).append(c)
         ids = _doc_ids(files, documents)
         fresh = read_files(files, ids, settings, report)
-        for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report):
+        def in_collection(f: Path) -> str:
+            return collection_of(collection, str(f.resolve()), known_collections)
+
+        for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report, in_collection):
             row.status, row.chunks = "indexed", len(chunks)
             previous = documents.get(doc.doc_id)
             # with sync, the copies found in this run are all there is (a deleted copy goes too)
@@ -312,21 +316,32 @@ def remove(settings: Settings, refs: list[str]) -> tuple[IndexReport, dict[str, 
 
 def _drop_duplicates(fresh: list[tuple[Path, Document, list[Chunk], FileReport]],
                      documents: dict[str, idx.DocumentRecord], chunks_by_doc: dict[str, list[Chunk]],
-                     report: IndexReport) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
+                     report: IndexReport, collection_for: Callable[[Path], str] | None = None,
+                     ) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
     """Index each document once: a file whose text is (almost) wholly inside another document,
     new or already indexed, is recorded as another source of that document ("also_in") instead.
-    Within one run the larger rendering is kept, since it has everything the other has."""
+    Within one run the larger rendering is kept, since it has everything the other has. Only
+    documents of the same collection (`collection_for`: a file's) are merged: a copy in another
+    collection is its own document, or its readers would lose it, or another collection's
+    readers would see its file name."""
     kept: list[tuple[Path, Document, list[Chunk], FileReport, list[int]]] = []
+
+    def same(f: Path, other: Path | str) -> bool:
+        if collection_for is None:
+            return True
+        theirs = documents[other].collection if isinstance(other, str) else collection_for(other)
+        return collection_for(f) == theirs
+
     for item in sorted(fresh, key=lambda it: -len(it[1].text)):
         f, doc, chunks, row = item
         fp = fingerprint(doc.text)
-        twin = next((k for k in kept if is_duplicate(fp, k[4])), None)
+        twin = next((k for k in kept if is_duplicate(fp, k[4]) and same(f, k[0])), None)
         if twin is not None:
             _mark_duplicate(row, doc, twin[1].doc_id, twin[2], report)
             _forget(doc.doc_id, f, documents, chunks_by_doc)
             continue
         old_id = next((i for i, d in documents.items() if i != doc.doc_id and d.fingerprint
-                       and d.path != str(f.resolve()) and is_duplicate(fp, d.fingerprint)), None)
+                       and d.path != str(f.resolve()) and is_duplicate(fp, d.fingerprint) and same(f, i)), None)
         if old_id is not None:
             _mark_duplicate(row, doc, old_id, chunks_by_doc.get(old_id, []), report)
             documents[old_id].also_in = sorted({*documents[old_id].also_in, doc.source})

@@ -65,7 +65,8 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
     if files and len(report.skipped) == len(files):
         raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable document, "
                          "index unchanged: " + "; ".join(r for _, r in report.skipped))
-    kept = _drop_duplicates(fresh, {} if rebuild else documents, {}, report)
+    kept = _drop_duplicates(fresh, {} if rebuild else documents, {}, report,
+                            lambda f: collection_of(collection, str(f.resolve()), known_collections))
     todo: list[tuple[Document, list[Chunk], FileReport, Path]] = []
     for f, doc, chunks, row in kept:
         row.status, row.chunks = "indexed", len(chunks)

@@ -1,5 +1,6 @@
 """Accounts (issue #14): users, roles, hashing, tokens, collections, sessions, audit, rate limit,
-and the `rag user` / `rag collection` / `rag audit` commands, on a real SQLite file."""
+and the `rag user` / `rag collection` / `rag audit` commands, on a real SQLite file and a real
+PostgreSQL server (tests/pg_server.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from pg_server import pg_server, pg_url  # noqa: F401  (fixtures)
 
 from rag.accounts.audit import parse_since
 from rag.accounts.sessions import SessionSigner, load_secret
@@ -25,9 +27,20 @@ def db_bytes(path) -> bytes:
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
-@pytest.fixture
-def store(tmp_path) -> AccountStore:
-    return AccountStore(tmp_path / "feedback.sqlite3", max_failures=3, lockout_minutes=15)
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path) -> AccountStore:
+    """The feedback SQLite file (default) and the shared PostgreSQL store (RAG_STORE)."""
+    where = tmp_path / "feedback.sqlite3" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    return AccountStore(where, max_failures=3, lockout_minutes=15)
+
+
+def stored_text(store: AccountStore) -> str:
+    """Every value of every accounts table, as text: what anyone reading the database sees."""
+    out = []
+    with store.db.connect() as conn:
+        for table in ("users", "user_groups", "collections", "grants", "api_tokens", "audit"):
+            out += [" ".join(map(str, tuple(r))) for r in conn.execute(f"SELECT * FROM {table}").fetchall()]
+    return "\n".join(out)
 
 
 def test_no_database_means_no_accounts_and_nothing_is_created(tmp_path):
@@ -94,8 +107,11 @@ def test_login_passwords_hashed_and_rate_limited(store, tmp_path):
         store.login("lan", PW)
     actions = [e.action for e in store.audit.entries(user="lan")]
     assert actions.count("login_failed") == 3 and "login_blocked" in actions and "login" in actions
-    raw = db_bytes(tmp_path / "feedback.sqlite3")
-    assert PW.encode() not in raw and b"sai-mat-khau" not in raw and b"$argon2id$" in raw
+    text = stored_text(store)
+    assert PW not in text and "sai-mat-khau" not in text and "$argon2id$" in text
+    if (tmp_path / "feedback.sqlite3").exists():  # the file itself, free pages and journal included
+        raw = db_bytes(tmp_path / "feedback.sqlite3")
+        assert PW.encode() not in raw and b"sai-mat-khau" not in raw and b"$argon2id$" in raw
 
 
 def test_lockout_ends_after_the_window(tmp_path):
@@ -113,7 +129,7 @@ def test_tokens_stop_working_when_the_user_is_removed(store, tmp_path):
     token = store.create_token("minh", "cổng thông tin")
     assert token.startswith("rag_") and store.token_account(token).name == "minh"
     assert store.token_account(token + "x") is None and store.token_account("") is None
-    assert token.encode() not in db_bytes(tmp_path / "feedback.sqlite3")
+    assert token not in stored_text(store)
     store.remove_user("minh")
     assert store.token_account(token) is None
     again = store.create_token("quantri")
@@ -218,3 +234,15 @@ def test_rag_serve_on_another_address_needs_an_admin(tmp_path, monkeypatch):
     assert run(tmp_path, "serve").exit_code == 0 and started == ["127.0.0.1"]
     AccountStore(tmp_path / "index" / "feedback.sqlite3").add_user("quantri", "admin", PW)
     assert run(tmp_path, "serve", "--host", "0.0.0.0").exit_code == 0 and started[-1] == "0.0.0.0"
+
+
+def test_with_a_shared_store_accounts_live_in_postgresql(pg_url, tmp_path):  # noqa: F811
+    """RAG_STORE=postgresql://…: every server pointed at the store sees the same users."""
+    from rag.accounts.access import open_accounts
+    from rag.config import Settings
+
+    settings = Settings(index_dir=tmp_path / "index", store=pg_url, show_progress=False)
+    open_accounts(settings).add_user("quantri", "admin", PW)
+    assert not (tmp_path / "index" / "feedback.sqlite3").exists()
+    assert AccountStore(pg_url).has_admin() and open_accounts(settings).login("quantri", PW).is_admin
+    assert not AccountStore(tmp_path / "other.sqlite3").has_accounts()

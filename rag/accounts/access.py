@@ -10,7 +10,10 @@ from .users import Account, AccountStore
 
 
 def open_accounts(settings: Settings) -> AccountStore:
-    return AccountStore(settings.feedback_path, settings.login_max_failures, settings.login_lockout_minutes)
+    """In the shared PostgreSQL store when RAG_STORE names one (every server sees the same
+    users), else in the feedback SQLite file."""
+    where = settings.store or settings.feedback_path
+    return AccountStore(where, settings.login_max_failures, settings.login_lockout_minutes)
 
 
 def session_signer(settings: Settings) -> SessionSigner:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .db import Database, now, stamp
+from .db import PostgresDatabase, SqliteDatabase, now, stamp
 
 MAX_DETAIL_CHARS = 2000
 
@@ -29,33 +29,33 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
         self.db = db
 
     def record(self, user: str, action: str, detail: str = "", ok: bool = True) -> None:
         with self.db.connect() as conn:
-            conn.execute("INSERT INTO audit (at, user, action, detail, ok) VALUES (?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO audit (at, username, action, detail, ok) VALUES (?, ?, ?, ?, ?)",
                          (now(), user or "-", action, " ".join(detail.split())[:MAX_DETAIL_CHARS], int(ok)))
 
     def count(self, user: str, action: str, since: str) -> int:
         if not self.db.exists():
             return 0
         with self.db.connect() as conn:
-            return conn.execute("SELECT COUNT(*) FROM audit WHERE user = ? AND action = ? AND at >= ?",
+            return conn.execute("SELECT COUNT(*) FROM audit WHERE username = ? AND action = ? AND at >= ?",
                                 (user, action, since)).fetchone()[0]
 
     def entries(self, since: str | None = None, user: str | None = None,
                 action: str | None = None) -> list[AuditEntry]:
         if not self.db.exists():
             return []
-        sql, args = "SELECT id, at, user, action, detail, ok FROM audit WHERE 1 = 1", []
-        for column, value in (("at >=", since), ("user =", user), ("action =", action)):
+        sql, args = "SELECT id, at, username, action, detail, ok FROM audit WHERE 1 = 1", []
+        for column, value in (("at >=", since), ("username =", user), ("action =", action)):
             if value is not None:
                 sql += f" AND {column} ?"
                 args.append(value)
         with self.db.connect() as conn:
             rows = conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [AuditEntry(r["id"], r["at"], r["user"], r["action"], r["detail"], bool(r["ok"])) for r in rows]
+        return [AuditEntry(r["id"], r["at"], r["username"], r["action"], r["detail"], bool(r["ok"])) for r in rows]
 
 
 _AGO = re.compile(r"(\d+)\s*([mhd])")

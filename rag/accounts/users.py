@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ..errors import AccessError, InputError
 from ..types import DEFAULT_COLLECTION
 from .audit import AuditLog
-from .db import Database, now, stamp
+from .db import now, open_database, stamp
 
 ROLES = ("reader", "editor", "admin")
 MIN_PASSWORD_CHARS = 8
@@ -124,10 +124,11 @@ class CollectionRow:
 
 
 class AccountStore:
-    """The accounts in the SQLite file at `path` (the feedback database by default)."""
+    """The accounts in the SQLite file at `where` (the feedback database by default), or in the
+    PostgreSQL database a `postgresql://` URL names (the shared store, RAG_STORE)."""
 
-    def __init__(self, path: Path, max_failures: int = 5, lockout_minutes: float = 15.0) -> None:
-        self.db = Database(path)
+    def __init__(self, where: Path | str, max_failures: int = 5, lockout_minutes: float = 15.0) -> None:
+        self.db = open_database(where)
         self.audit = AuditLog(self.db)
         self.max_failures = max_failures
         self.lockout_minutes = lockout_minutes
@@ -218,7 +219,7 @@ class AccountStore:
             for r in rows:
                 acc = self._account(conn, r["name"])
                 assert acc is not None
-                tokens = conn.execute("SELECT COUNT(*) FROM api_tokens WHERE user = ?", (r["name"],)).fetchone()[0]
+                tokens = conn.execute("SELECT COUNT(*) FROM api_tokens WHERE username = ?", (r["name"],)).fetchone()[0]
                 out.append(UserRow(r["name"], r["role"], sorted(acc.groups), sorted(acc.read | acc.edit),
                                    sorted(acc.edit), tokens, r["created"]))
         return out
@@ -232,7 +233,7 @@ class AccountStore:
         row = conn.execute("SELECT name, role, password FROM users WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
-        groups = frozenset(r[0] for r in conn.execute("SELECT grp FROM user_groups WHERE user = ?", (name,)))
+        groups = frozenset(r[0] for r in conn.execute("SELECT grp FROM user_groups WHERE username = ?", (name,)))
         principals = [name, *(f"@{g}" for g in groups)]
         marks = ",".join("?" * len(principals))
         grants = conn.execute(f"SELECT collection, MAX(can_edit) FROM grants WHERE principal IN ({marks}) "
@@ -290,7 +291,7 @@ class AccountStore:
 
     def revoke_tokens(self, name: str, by: str = "cli") -> int:
         with self.db.connect() as conn:
-            n = conn.execute("DELETE FROM api_tokens WHERE user = ?", (name,)).rowcount
+            n = conn.execute("DELETE FROM api_tokens WHERE username = ?", (name,)).rowcount
         self.audit.record(by, "token_revoke", f"{name} ({n})")
         return n
 
@@ -300,8 +301,8 @@ class AccountStore:
         if not token or not token.startswith(TOKEN_PREFIX) or not self.db.exists():
             return None
         with self.db.connect() as conn:
-            row = conn.execute("SELECT user FROM api_tokens WHERE hash = ?", (token_hash(token),)).fetchone()
-            return self._account(conn, row["user"]) if row else None
+            row = conn.execute("SELECT username FROM api_tokens WHERE hash = ?", (token_hash(token),)).fetchone()
+            return self._account(conn, row["username"]) if row else None
 
     # ------------------------------------------------------------------ collections
 
@@ -316,7 +317,7 @@ class AccountStore:
 
     @staticmethod
     def _ensure_collection(conn, name: str) -> bool:
-        return conn.execute("INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, now())).rowcount > 0
+        return conn.execute("INSERT INTO collections VALUES (?, ?) ON CONFLICT DO NOTHING", (name, now())).rowcount > 0
 
     def _grant(self, conn, collection: str, principal: str, edit: bool) -> None:
         self._ensure_collection(conn, collection)

@@ -142,6 +142,13 @@ def test_cli_index_into_a_collection_and_export_for_a_user(rag_env, tmp_path):
     r = runner.invoke(main, ["feedback", "export", "--user", "lan"])
     assert r.exit_code == 0 and "bo_nhiem_giam_doc.txt" in r.stdout
     assert runner.invoke(main, ["feedback", "export", "--user", "ai-do"]).exit_code == 1
+    # with accounts, documents added or removed on the command line are audited too
+    plan = write_files(tmp_path / "ke_hoach", {"ke_hoach.txt": PLAN_A})
+    assert runner.invoke(main, ["index", str(plan), "--collection", "noi-bo"]).exit_code == 0
+    assert runner.invoke(main, ["remove", "ke_hoach.txt"]).exit_code == 0
+    entries = {e.action: e for e in store.audit.entries() if e.action in ("index", "remove")}
+    assert "collection=noi-bo" in entries["index"].detail and "ke_hoach.txt" in entries["index"].detail
+    assert entries["remove"].detail == "ke_hoach.txt" and entries["remove"].user.startswith("cli:")
 
 
 def test_a_copy_in_another_collection_is_its_own_document(pipe, tmp_path):

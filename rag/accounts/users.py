@@ -12,7 +12,9 @@ processes and restarts.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 import re
 import secrets
 import time
@@ -57,6 +59,17 @@ def check_password(name: str, password: str) -> None:
                          f"{MIN_PASSWORD_CHARS} ký tự / characters")
     if password.strip().lower() == name.lower():
         raise InputError("Mật khẩu không được trùng tên người dùng / password must differ from the user name")
+
+
+def actor(by: str | None) -> str:
+    """Who made a change, for the audit log: the signed-in user, or the operating-system account
+    that ran the command on the server ("cli:root")."""
+    if by:
+        return by
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"cli:uid{os.getuid()}"
 
 
 def token_hash(token: str) -> str:
@@ -149,7 +162,7 @@ class AccountStore:
             return conn.execute("SELECT 1 FROM users WHERE role = 'admin' LIMIT 1").fetchone() is not None
 
     def add_user(self, name: str, role: str, password: str, collections: list[str] | None = None,
-                 groups: list[str] | None = None, by: str = "cli") -> None:
+                 groups: list[str] | None = None, by: str | None = None) -> None:
         """A new user; an editor's `collections` are granted edit (which reads; none named: edit
         `chung`), a reader's read. A collection named here that does not exist yet is created."""
         name, role = check_name(name), check_role(role)
@@ -168,9 +181,9 @@ class AccountStore:
             conn.executemany("INSERT INTO user_groups VALUES (?, ?)", [(name, g) for g in groups])
             for c in wanted:
                 self._grant(conn, c, name, edit=role == "editor")
-        self.audit.record(by, "user_add", f"{name} role={role} collections={','.join(wanted)}")
+        self.audit.record(actor(by), "user_add", f"{name} role={role} collections={','.join(wanted)}")
 
-    def set_password(self, name: str, password: str, by: str = "cli") -> None:
+    def set_password(self, name: str, password: str, by: str | None = None) -> None:
         """A new password; the user's open sessions end (their tag changes)."""
         check_password(name, password)
         hashed = _HASHER.hash(password)
@@ -178,18 +191,18 @@ class AccountStore:
             cur = conn.execute("UPDATE users SET password = ?, changed = ? WHERE name = ?", (hashed, now(), name))
             if cur.rowcount == 0:
                 raise InputError(f"Không có người dùng / no such user: {name}")
-        self.audit.record(by, "user_passwd", name)
+        self.audit.record(actor(by), "user_passwd", name)
 
-    def set_role(self, name: str, role: str, by: str = "cli") -> None:
+    def set_role(self, name: str, role: str, by: str | None = None) -> None:
         check_role(role)
         with self.db.connect() as conn:
             if self._is_last_admin(conn, name) and role != "admin":
                 raise InputError("Không thể bỏ quyền quản trị viên cuối cùng / cannot demote the last admin")
             if conn.execute("UPDATE users SET role = ? WHERE name = ?", (role, name)).rowcount == 0:
                 raise InputError(f"Không có người dùng / no such user: {name}")
-        self.audit.record(by, "user_role", f"{name} role={role}")
+        self.audit.record(actor(by), "user_role", f"{name} role={role}")
 
-    def remove_user(self, name: str, by: str = "cli") -> None:
+    def remove_user(self, name: str, by: str | None = None) -> None:
         """The user, their tokens, groups and grants go in one transaction: their API tokens and
         sessions stop working at once."""
         with self.db.connect() as conn:
@@ -199,7 +212,7 @@ class AccountStore:
             if conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise InputError(f"Không có người dùng / no such user: {name}")
             conn.execute("DELETE FROM grants WHERE principal = ?", (name,))
-        self.audit.record(by, "user_remove", name)
+        self.audit.record(actor(by), "user_remove", name)
 
     @staticmethod
     def _is_last_admin(conn, name: str) -> bool:
@@ -279,20 +292,20 @@ class AccountStore:
 
     # ------------------------------------------------------------------ API tokens
 
-    def create_token(self, name: str, label: str = "", by: str = "cli") -> str:
+    def create_token(self, name: str, label: str = "", by: str | None = None) -> str:
         """A new API token for `name`, shown once: only its hash is kept."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.connect() as conn:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
                 raise InputError(f"Không có người dùng / no such user: {name}")
             conn.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?)", (token_hash(token), name, label, now()))
-        self.audit.record(by, "token_create", f"{name} {label}".strip())
+        self.audit.record(actor(by), "token_create", f"{name} {label}".strip())
         return token
 
-    def revoke_tokens(self, name: str, by: str = "cli") -> int:
+    def revoke_tokens(self, name: str, by: str | None = None) -> int:
         with self.db.connect() as conn:
             n = conn.execute("DELETE FROM api_tokens WHERE username = ?", (name,)).rowcount
-        self.audit.record(by, "token_revoke", f"{name} ({n})")
+        self.audit.record(actor(by), "token_revoke", f"{name} ({n})")
         return n
 
     def token_account(self, token: str) -> Account | None:
@@ -306,13 +319,13 @@ class AccountStore:
 
     # ------------------------------------------------------------------ collections
 
-    def add_collection(self, name: str, by: str = "cli") -> bool:
+    def add_collection(self, name: str, by: str | None = None) -> bool:
         """Create a collection; False when it already exists."""
         name = check_name(name, "tên bộ sưu tập / collection name")
         with self.db.connect() as conn:
             created = self._ensure_collection(conn, name)
         if created:
-            self.audit.record(by, "collection_add", name)
+            self.audit.record(actor(by), "collection_add", name)
         return created
 
     @staticmethod
@@ -324,7 +337,7 @@ class AccountStore:
         conn.execute("INSERT INTO grants VALUES (?, ?, ?) ON CONFLICT (collection, principal) "
                      "DO UPDATE SET can_edit = excluded.can_edit", (collection, principal, int(edit)))
 
-    def grant(self, collection: str, principal: str, edit: bool = False, by: str = "cli") -> None:
+    def grant(self, collection: str, principal: str, edit: bool = False, by: str | None = None) -> None:
         """Let a user (or `@group`) read — or, with `edit`, also change — a collection."""
         collection = check_name(collection, "tên bộ sưu tập / collection name")
         is_group = principal.startswith("@")
@@ -333,14 +346,14 @@ class AccountStore:
             if not is_group and conn.execute("SELECT 1 FROM users WHERE name = ?", (principal,)).fetchone() is None:
                 raise InputError(f"Không có người dùng / no such user: {principal}")
             self._grant(conn, collection, principal, edit)
-        self.audit.record(by, "grant", f"{collection} {principal} {'edit' if edit else 'read'}")
+        self.audit.record(actor(by), "grant", f"{collection} {principal} {'edit' if edit else 'read'}")
 
-    def revoke(self, collection: str, principal: str, by: str = "cli") -> bool:
+    def revoke(self, collection: str, principal: str, by: str | None = None) -> bool:
         with self.db.connect() as conn:
             gone = conn.execute("DELETE FROM grants WHERE collection = ? AND principal = ?",
                                 (collection, principal)).rowcount > 0
         if gone:
-            self.audit.record(by, "revoke", f"{collection} {principal}")
+            self.audit.record(actor(by), "revoke", f"{collection} {principal}")
         return gone
 
     def collections(self) -> list[CollectionRow]:

@@ -136,6 +136,9 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
         if not paths:
             raise InputError("--collection cần đường dẫn / --collection needs the paths it applies to")
     report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync, collection=collection)
+    _audit(settings, "index", f"{len(report.files)} tệp / files" + (f" collection={collection}" if collection else "")
+           + "".join(f" {f.path}" for f in report.files if f.status == "indexed")[:1500]
+           + (f" removed={','.join(report.removed)}" if report.removed else ""))
     if show_report:
         from .report import format_report
 
@@ -178,12 +181,25 @@ def remove(ctx: click.Context, documents: tuple[str, ...]) -> None:
     """
     from .uploads import remove_documents
 
-    report, removed = remove_documents(_pipeline(ctx), list(documents))
+    pipe = _pipeline(ctx)
+    report, removed = remove_documents(pipe, list(documents))
+    _audit(pipe.settings, "remove", " ".join(report.removed))
     for doc in report.removed:
         rec = removed.get(doc)
         click.echo(f"Đã gỡ / removed: {doc}" + (f" ({rec.title or rec.source})" if rec else
                                                  " (bản sao / a copy of another document)"))
     click.echo(f"Còn / left: {report.documents} tài liệu, {report.chunks} đoạn → {report.path}")
+
+
+def _audit(settings, action: str, detail: str) -> None:
+    """Documents added or removed from the command line go in the audit log too, under the
+    operating-system user who ran it — once accounts exist (the single-user tool keeps none)."""
+    from ..accounts.access import open_accounts
+    from ..accounts.users import actor
+
+    store = open_accounts(settings)
+    if store.has_accounts():
+        store.audit.record(actor(None), action, detail)
 
 
 def _print_answer(ans, show_related: bool = True) -> None:

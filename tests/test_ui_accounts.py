@@ -73,6 +73,7 @@ def test_unauthenticated_visitors_get_only_the_sign_in_form(office):
     at = sign_in(at, "minh")
     assert len(at.chat_input) == 1 and at.session_state.login_password == ""
     assert [e.action for e in office.audit.entries(user="minh")] == ["login_failed", "login"]
+    assert all(e.detail.startswith("ui ip=") for e in office.audit.entries(user="minh"))  # where from
 
 
 def test_a_reader_sees_only_chung_and_no_controls(office):

@@ -98,8 +98,10 @@ ROLE_LABELS = {"reader": "người đọc", "editor": "biên tập viên", "admi
 
 
 def _set_cookie(value: str, seconds: int) -> None:
-    """Keep the signed session across a page reload (Streamlit has no API that sets a cookie)."""
-    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={seconds}; SameSite=Strict';"
+    """Keep the signed session across a page reload (Streamlit has no API that sets a cookie);
+    over HTTPS the browser sends it back only over HTTPS."""
+    secure = "; Secure" if str(st.context.url or "").startswith("https://") else ""
+    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={seconds}; SameSite=Strict{secure}';"
             "</script>", unsafe_allow_javascript=True)
 
 
@@ -165,7 +167,7 @@ def _try_login(store: AccountStore, signer: SessionSigner) -> None:
     name, password = state.get("login_name", ""), state.get("login_password", "")
     state.login_password = ""
     try:
-        account = store.login(name, password)
+        account = store.login(name, password, f"ui ip={st.context.ip_address or '-'}")
     except AccessError as e:
         state.login_error = str(e)
         return

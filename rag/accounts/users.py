@@ -258,17 +258,17 @@ class AccountStore:
 
     # ------------------------------------------------------------------ logging in
 
-    def login(self, name: str, password: str) -> Account:
+    def login(self, name: str, password: str, origin: str = "") -> Account:
         """The account for a correct name and password. Raises AccessError on a wrong one, and
         while the name is locked after `max_failures` failures within `lockout_minutes`; every
-        attempt is in the audit log (never the password)."""
+        attempt is in the audit log with its `origin` (where from: "ui ip=…"), never the password."""
         name = (name or "").strip().lower()
         shown = name[:64] or "(trống)"
         if not self.has_accounts():
             raise AccessError("Chưa có tài khoản nào / no accounts configured: rag user add TÊN --role admin")
         since = stamp(time.time() - self.lockout_minutes * 60)
         if self.audit.count(shown, "login_failed", since) >= self.max_failures:
-            self.audit.record(shown, "login_blocked", "", ok=False)
+            self.audit.record(shown, "login_blocked", origin, ok=False)
             raise AccessError(f"Đăng nhập sai quá {self.max_failures} lần, tạm khóa {self.lockout_minutes:g} phút / "
                               f"too many failed logins: try again in {self.lockout_minutes:g} minutes")
         with self.db.connect() as conn:
@@ -280,12 +280,12 @@ class AccountStore:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
-            self.audit.record(shown, "login_failed", "", ok=False)
+            self.audit.record(shown, "login_failed", origin, ok=False)
             raise AccessError("Sai tên đăng nhập hoặc mật khẩu / wrong user name or password")
         if _HASHER.check_needs_rehash(stored):  # parameters raised since it was hashed
             with self.db.connect() as conn:
                 conn.execute("UPDATE users SET password = ? WHERE name = ?", (_HASHER.hash(password), name))
-        self.audit.record(name, "login", "")
+        self.audit.record(name, "login", origin)
         account = self.account(name)
         assert account is not None
         return account

@@ -170,6 +170,10 @@ def test_session_ends_when_password_changes_or_user_goes(tmp_path):
     acc = store.login("lan", PW)
     token = signer.issue(acc.name, acc.password_tag)
     assert session_account(store, signer, token).name == "lan"
+    store.end_sessions("lan")  # sign-out: a copy of the cookie is dead too
+    assert session_account(store, signer, token) is None
+    acc = store.login("lan", PW)
+    token = signer.issue(acc.name, acc.password_tag)
     store.set_password("lan", PW + "-moi")
     assert session_account(store, signer, token) is None
     acc = store.login("lan", PW + "-moi")

@@ -119,6 +119,9 @@ def test_two_users_see_only_their_own_sources(office):
             expect(lan.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=60_000)
             lan.get_by_role("button", name="Đăng xuất").click()
             expect(lan.get_by_text("🔐 Đăng nhập")).to_be_visible(timeout=30_000)
+            lan.reload()  # signed out means out: the cookie no longer signs in
+            expect(lan.get_by_text("🔐 Đăng nhập")).to_be_visible(timeout=60_000)
+            assert lan.get_by_test_id("stChatInputTextArea").count() == 0
         finally:
             browser.close()
     log = office["log"].read_text(errors="replace")

@@ -132,7 +132,7 @@ def signed_in(settings: Settings) -> tuple[AccountStore | None, Account | None]:
             state.session_user = None
             state.login_notice = "Phiên đăng nhập đã hết hạn hoặc không còn hiệu lực; hãy đăng nhập lại."
         state.session_token = None
-        if token:
+        if token or state.pop("clear_cookie", False):
             _set_cookie("", 0)
         login_form(store, signer, settings)
         st.stop()
@@ -179,11 +179,12 @@ def _try_login(store: AccountStore, signer: SessionSigner) -> None:
 
 def sign_out(store: AccountStore, account: Account) -> None:
     state = st.session_state
-    store.audit.record(account.name, "logout")
+    store.end_sessions(account.name)  # the cookie, wherever it was copied, is dead now
     reset_conversation()
     state.session_token = None
     state.session_user = None
     state.signed_out = True  # the cookie read when the tab connected is not used again
+    state.clear_cookie = True
 
 
 # ------------------------------------------------------------------ rendering helpers

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
     password TEXT NOT NULL,          -- argon2id hash, never the password
     created TEXT NOT NULL,
-    changed TEXT NOT NULL
+    changed TEXT NOT NULL,
+    session_gen TEXT NOT NULL DEFAULT ''  -- changed by sign-out: every session issued before ends
 );
 CREATE TABLE IF NOT EXISTS user_groups (
     username TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,

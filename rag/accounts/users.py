@@ -86,7 +86,7 @@ class Account:
     groups: frozenset[str] = frozenset()
     read: frozenset[str] = frozenset()
     edit: frozenset[str] = frozenset()
-    password_tag: str = ""  # changes with the password: sessions issued before it end
+    password_tag: str = ""  # changes with the password and on sign-out: sessions issued before end
 
     @property
     def is_admin(self) -> bool:
@@ -177,7 +177,8 @@ class AccountStore:
                 raise InputError(f"Người dùng đã có / user already exists: {name} (đổi mật khẩu / change the "
                                  f"password: rag user passwd {name})")
             t = now()
-            conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", (name, role, hashed, t, t))
+            conn.execute("INSERT INTO users (name, role, password, created, changed) VALUES (?, ?, ?, ?, ?)",
+                         (name, role, hashed, t, t))
             conn.executemany("INSERT INTO user_groups VALUES (?, ?)", [(name, g) for g in groups])
             for c in wanted:
                 self._grant(conn, c, name, edit=role == "editor")
@@ -192,6 +193,13 @@ class AccountStore:
             if cur.rowcount == 0:
                 raise InputError(f"Không có người dùng / no such user: {name}")
         self.audit.record(actor(by), "user_passwd", name)
+
+    def end_sessions(self, name: str, by: str | None = None) -> None:
+        """Sign-out: every session of `name` issued so far stops working, on every device —
+        a copied cookie included (its tag no longer matches)."""
+        with self.db.connect() as conn:
+            conn.execute("UPDATE users SET session_gen = ? WHERE name = ?", (secrets.token_hex(8), name))
+        self.audit.record(actor(by or name), "logout")
 
     def set_role(self, name: str, role: str, by: str | None = None) -> None:
         check_role(role)
@@ -243,7 +251,7 @@ class AccountStore:
 
     @staticmethod
     def _account(conn, name: str) -> Account | None:
-        row = conn.execute("SELECT name, role, password FROM users WHERE name = ?", (name,)).fetchone()
+        row = conn.execute("SELECT name, role, password, session_gen FROM users WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
         groups = frozenset(r[0] for r in conn.execute("SELECT grp FROM user_groups WHERE username = ?", (name,)))
@@ -253,7 +261,7 @@ class AccountStore:
                               "GROUP BY collection", principals).fetchall()
         read = frozenset(c for c, _ in grants)
         edit = frozenset(c for c, e in grants if e)
-        tag = hashlib.sha256(row["password"].encode()).hexdigest()[:16]
+        tag = hashlib.sha256(f"{row['password']}|{row['session_gen']}".encode()).hexdigest()[:16]
         return Account(row["name"], row["role"], groups, read, edit, tag)
 
     # ------------------------------------------------------------------ logging in

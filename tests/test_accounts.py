@@ -250,3 +250,10 @@ def test_with_a_shared_store_accounts_live_in_postgresql(pg_url, tmp_path):  # n
     assert not (tmp_path / "index" / "feedback.sqlite3").exists()
     assert AccountStore(pg_url).has_admin() and open_accounts(settings).login("quantri", PW).is_admin
     assert not AccountStore(tmp_path / "other.sqlite3").has_accounts()
+
+
+def test_the_commands_follow_store_to_postgresql(pg_url, tmp_path):  # noqa: F811
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "index"), "--store", pg_url, "user", "add",
+                                  "quantri", "--role", "admin", "--password-stdin"], input=f"{PW}\n")
+    assert r.exit_code == 0, r.output
+    assert AccountStore(pg_url).has_admin() and not (tmp_path / "index" / "feedback.sqlite3").exists()

@@ -21,7 +21,7 @@ from ..errors import InputError
 
 
 def _store(ctx: click.Context):
-    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k in ("index_dir", "store")})
     return open_accounts(settings)
 
 

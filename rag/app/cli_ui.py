@@ -62,7 +62,7 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
         raise InputError("Chưa cài streamlit / streamlit is not installed: bash install.sh") from None
     if not APP.is_file():
         raise InputError(f"Không tìm thấy giao diện / UI script not found: {APP}")
-    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k in ("index_dir", "store")})
     check_bind_address(settings, host)
     # the uploader states Streamlit's own limit (200 MB by default): make it ours
     upload_mb = max(1, math.ceil(settings.max_file_mb)) if settings.max_file_mb > 0 else 200

@@ -64,6 +64,11 @@ def test_roles_collections_and_groups(store):
     rows = {c.name: c for c in store.collections()}
     assert rows["chung"].readers[0] == "*" and rows["noi-bo"].editors == ["lan"]
     assert rows["bao-cao-tinh"].readers == ["@vanphong"]
+    store.add_user("tam", "reader", PW)
+    assert store.set_group("tam", "vanphong") and not store.set_group("tam", "vanphong")
+    assert store.account("tam").readable == {"chung", "bao-cao-tinh"}
+    assert store.set_group("tam", "vanphong", member=False)
+    assert store.account("tam").readable == {"chung"}
     assert store.revoke("bao-cao-tinh", "@vanphong")
     assert store.account("minh").readable == {"chung"}
 
@@ -213,6 +218,7 @@ def test_user_commands(tmp_path):
     r = run(tmp_path, "user", "passwd", "lan", "--password-stdin", input="ngan\n")
     assert r.exit_code == 1 and "too short" in r.output
     assert run(tmp_path, "collection", "grant", "noi-bo", "@vanphong").exit_code == 0
+    assert "joined @vanphong" in run(tmp_path, "user", "group", "quantri", "vanphong").output
     assert "@vanphong" in run(tmp_path, "collection", "list").output
     r = run(tmp_path, "user", "remove", "lan")
     assert r.exit_code == 0 and "lan" not in run(tmp_path, "user", "list").output

@@ -194,6 +194,22 @@ class AccountStore:
                 raise InputError(f"Không có người dùng / no such user: {name}")
         self.audit.record(actor(by), "user_passwd", name)
 
+    def set_group(self, name: str, group: str, member: bool = True, by: str | None = None) -> bool:
+        """Put `name` in `group` (or take them out); False when nothing changed."""
+        group = check_name(group, "tên nhóm / group name")
+        with self.db.connect() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+                raise InputError(f"Không có người dùng / no such user: {name}")
+            if member:
+                changed = conn.execute("INSERT INTO user_groups VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                       (name, group)).rowcount > 0
+            else:
+                changed = conn.execute("DELETE FROM user_groups WHERE username = ? AND grp = ?",
+                                       (name, group)).rowcount > 0
+        if changed:
+            self.audit.record(actor(by), "group_add" if member else "group_remove", f"{name} @{group}")
+        return changed
+
     def end_sessions(self, name: str, by: str | None = None) -> None:
         """Sign-out: every session of `name` issued so far stops working, on every device —
         a copied cookie included (its tag no longer matches)."""

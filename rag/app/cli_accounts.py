@@ -85,6 +85,18 @@ def user_role(ctx: click.Context, name: str, role: str) -> None:
     click.echo(f"Đã đổi vai trò / role changed: {name} → {role}")
 
 
+@user.command("group")
+@click.argument("name")
+@click.argument("group")
+@click.option("--remove", is_flag=True, help="Đưa ra khỏi nhóm.")
+@click.pass_context
+def user_group(ctx: click.Context, name: str, group: str, remove: bool) -> None:
+    """Thêm người dùng vào nhóm (quyền cấp cho @nhóm áp dụng cho họ), hoặc --remove."""
+    changed = _store(ctx).set_group(name, group, member=not remove)
+    verb = ("đã rời / left" if remove else "đã vào / joined") if changed else "không đổi / unchanged"
+    click.echo(f"{name}: {verb} @{group}")
+
+
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="In JSON.")
 @click.pass_context

@@ -81,8 +81,13 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def user_role(ctx: click.Context, name: str, role: str) -> None:
     """Đổi vai trò."""
-    _store(ctx).set_role(name, role)
+    store = _store(ctx)
+    store.set_role(name, role)
     click.echo(f"Đã đổi vai trò / role changed: {name} → {role}")
+    account = store.account(name)
+    if account is not None and role == "editor" and not account.edit:
+        click.echo(f"Chưa được sửa bộ sưu tập nào / may edit no collection yet: rag collection grant TÊN {name} "
+                   "--edit", err=True)
 
 
 @user.command("group")

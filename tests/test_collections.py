@@ -142,6 +142,10 @@ def test_cli_index_into_a_collection_and_export_for_a_user(rag_env, tmp_path):
     r = runner.invoke(main, ["feedback", "export", "--user", "lan"])
     assert r.exit_code == 0 and "bo_nhiem_giam_doc.txt" in r.stdout
     assert runner.invoke(main, ["feedback", "export", "--user", "ai-do"]).exit_code == 1
+    r = runner.invoke(main, ["ask", "--as", "minh", "--json", "-k", "10", QUESTION])
+    assert r.exit_code == 0 and "bo_nhiem_giam_doc.txt" not in r.stdout and "Vinh" not in r.stdout
+    r = runner.invoke(main, ["ask", "--as", "lan", "--json", QUESTION])
+    assert r.exit_code == 0 and json.loads(r.stdout)["citations"][0]["doc"] == "bo_nhiem_giam_doc.txt"
     # with accounts, documents added or removed on the command line are audited too
     plan = write_files(tmp_path / "ke_hoach", {"ke_hoach.txt": PLAN_A})
     assert runner.invoke(main, ["index", str(plan), "--collection", "noi-bo"]).exit_code == 0

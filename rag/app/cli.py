@@ -236,9 +236,11 @@ def _print_answer(ans, show_related: bool = True) -> None:
               help="Tệp câu hỏi, mỗi dòng một câu (mô hình nạp một lần).")
 @click.option("--answerer", type=click.Choice(["extractive", "llm"]),
               help="Cách trả lời: trích nguyên văn (mặc định) hoặc mô hình ngôn ngữ qua API OpenAI (RAG_ANSWERER).")
+@click.option("--as", "as_user", metavar="TÊN",
+              help="Trả lời như người dùng này thấy: chỉ từ các bộ sưu tập họ được đọc (kiểm tra quyền).")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
-        qfile: Path | None, answerer: str | None) -> None:
+        qfile: Path | None, answerer: str | None, as_user: str | None) -> None:
     """Trả lời câu hỏi từ tài liệu, kèm trích dẫn.
 
     \b
@@ -246,6 +248,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
       rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
       rag ask "lao cai tich hop bao nhieu dich vu cong" --json
       rag ask --file cau-hoi.txt --json > tra-loi.jsonl
+      rag ask --as minh "…"     # chỉ từ các bộ sưu tập minh được đọc
       RAG_LLM_BASE_URL=http://127.0.0.1:8000/v1 rag ask --answerer llm "Lào Cai tích hợp bao nhiêu dịch vụ công?"
     """
     from ..errors import InputError
@@ -259,6 +262,14 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
     else:
         lines = [(0, validate_question(question))]
     pipe = _pipeline(ctx, answerer=answerer)
+    readable = None
+    if as_user:
+        from ..accounts.access import open_accounts
+
+        account = open_accounts(pipe.settings).account(as_user)
+        if account is None:
+            raise InputError(f"Không có người dùng / no such user: {as_user}")
+        readable = account.readable
     if len(lines) > 1:
         pipe.expect_many_questions()
     bad: list[int] = []
@@ -273,7 +284,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
                 click.echo(json.dumps({"question": raw[:200], "answer": "", "found": False, "citations": [],
                                        "related": [], "line": n, "error": str(e)}, ensure_ascii=False))
             continue
-        ans = pipe.ask(q, k=k)
+        ans = pipe.ask(q, k=k, readable=readable)
         if as_json:
             click.echo(json.dumps(ans.to_json_dict(), ensure_ascii=False))
         else:

@@ -126,6 +126,16 @@ class Settings:
     # where the index lives: "" = the local folder `index_dir` (default); a postgresql://user@host:port/db
     # URL = that PostgreSQL database with pgvector, shared by every process pointed at it
     store: str = field(default="", repr=False)  # a URL may carry a password: kept out of logs
+    # accounts (issue #14) live in the feedback database; the chat's login sessions last this long
+    session_hours: float = 8.0
+    # the secret that signs login sessions; None: session.key next to the feedback database,
+    # generated on first use with 0600 permissions (never in the repository)
+    secret_file: Path | None = None
+    # the audit log keeps each question's text (False: only that a user asked)
+    audit_questions: bool = True
+    # a user name is locked for `login_lockout_minutes` after this many failed logins in that time
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
 
     def __post_init__(self) -> None:
         for name, (ok, wanted) in _RULES.items():
@@ -137,6 +147,10 @@ class Settings:
     @property
     def feedback_path(self) -> Path:
         return self.feedback_db or Path(self.index_dir) / "feedback.sqlite3"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.secret_file or self.feedback_path.parent / "session.key"
 
     def with_overrides(self, **kwargs: object) -> Settings:
         """Copy with the given non-None values applied (CLI flags)."""
@@ -167,6 +181,10 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "store": (lambda v: v == "" or str(v).startswith(STORE_SCHEMES),
               "để trống (thư mục chỉ mục) hoặc / empty (the index folder) or postgresql://user@host:port/db"),
     "max_file_mb": (_number(0), "số MB ≥ 0 (0 = không giới hạn) / MB ≥ 0 (0 = no limit)"),
+    "session_hours": (lambda v: _number(0, 24 * 90)(v) and v > 0, "số giờ > 0, tối đa 2160 / hours > 0, "
+                                                               "at most 2160"),
+    "login_max_failures": (_number(1, 1000), "số nguyên từ 1 đến 1000 / an integer from 1 to 1000"),
+    "login_lockout_minutes": (_number(0, 24 * 60), "số phút từ 0 đến 1440 / minutes from 0 to 1440"),
 }
 
 _ENV_PREFIX = "RAG_"

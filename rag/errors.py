@@ -23,3 +23,7 @@ class ModelError(RagError):
 
 class DiskFullError(RagError):
     """No space left while writing: nothing was half-written, the previous state is kept."""
+
+
+class AccessError(RagError):
+    """Not signed in, a wrong password, or a role or collection that does not allow the action."""

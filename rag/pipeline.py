@@ -19,7 +19,7 @@ from .answerers.extractive import ExtractiveAnswerer
 from .config import ANSWERERS, Settings
 from .embedders.base import Embedder
 from .embedders.factory import load_embedder
-from .errors import IndexFormatError, IndexStateError, InputError
+from .errors import AccessError, IndexFormatError, IndexStateError, InputError
 from .ingest.chunking import build_document, chunk_document
 from .ingest.files import SUPPORTED as SUPPORTED  # re-exported with FileReport: app/ needs no stage
 from .ingest.files import check_size as check_size
@@ -35,13 +35,14 @@ from .store import index as idx
 from .store.base import Store
 from .store.build import FileReport as FileReport
 from .store.build import IndexReport, build
+from .store.build import _resolve as resolve_refs
 from .store.build import remove as remove_documents
 from .store.factory import open_store
 from .store.index import REPAIR_HINT as REPAIR_HINT
 from .store.index import DocumentRecord as DocumentRecord
 from .store.memory import load_snapshot
 from .store.writer import index_into, remove_from
-from .types import Answer, Chunk, Document, Hit, SearchFilter
+from .types import DEFAULT_COLLECTION, Answer, Chunk, Document, Hit, SearchFilter, restrict
 from .vi.gazetteer import FOLDED_PROVINCES
 from .vi.text import squash_spaces
 
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from .answerers.llm import AnswerStream
 
 MAX_QUESTION_CHARS = 2000
+
+#: the collections a user may read (None: every collection — the single-user tool, an admin)
+Readable = frozenset[str] | set[str] | None
 
 
 @dataclass
@@ -239,12 +243,14 @@ class Pipeline:
         return idx.load_index(index_dir)
 
     def index(self, paths: list[Path] | None = None, rebuild: bool = False,
-              sync: bool = False) -> IndexReport:
+              sync: bool = False, collection: str | None = None) -> IndexReport:
+        """Index `paths` into `collection` (None: each document keeps its own, a new one goes
+        to "chung")."""
         if self.store is not None:
-            report = index_into(self.store, self.settings, self.embedder, paths, rebuild, sync)
+            report = index_into(self.store, self.settings, self.embedder, paths, rebuild, sync, collection)
             report.path = self._store_label()
         else:
-            report = build(self.settings, self.embedder, paths, rebuild, sync=sync)
+            report = build(self.settings, self.embedder, paths, rebuild, sync=sync, collection=collection)
         self._loaded = None  # reload lazily with the new version
         return report
 
@@ -261,8 +267,21 @@ class Pipeline:
         version, problems, warnings = idx.check(Path(self.settings.index_dir))
         return version, problems, warnings, idx.read_version_meta(version)
 
-    def remove(self, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
-        """Take documents (ids, paths or file names) out of the index; no model is loaded."""
+    def remove(self, refs: list[str], readable: Readable = None,
+               editable: Readable = None) -> tuple[IndexReport, dict[str, DocumentRecord]]:
+        """Take documents (ids, paths or file names) out of the index; no model is loaded.
+        `readable`/`editable`: the collections the user may see / change (None: all). A name
+        is looked up among the readable documents only (a document one may not read is "not
+        there", its name never echoed), then every one found must be editable — or nothing is
+        removed."""
+        if readable is not None or editable is not None:
+            ids, _ = resolve_refs(refs, self.documents(readable))
+            docs = self.documents()
+            denied = sorted(d for d in ids if editable is not None and docs[d].collection not in editable)
+            if denied:
+                raise AccessError(f"Không có quyền gỡ / not allowed to remove: {', '.join(denied)} "
+                                  f"(bộ sưu tập / collection {docs[denied[0]].collection})")
+            refs = sorted(ids)  # by id: a name shared with a document one may not read is not echoed
         if self.store is not None:
             report, removed = remove_from(self.store, refs)
             report.path = self._store_label()
@@ -280,13 +299,18 @@ class Pipeline:
         chunks = chunk_document(doc, self.settings.max_chunk_tokens, self.settings.min_chunk_chars)
         return doc, chunks, [str(w) for w in getattr(raw, "warnings", None) or []]
 
-    def documents(self) -> dict[str, DocumentRecord]:
+    def documents(self, readable: Readable = None) -> dict[str, DocumentRecord]:
         """The indexed documents (doc_id → path, title, date, chunks…), read from the current
-        version's metadata without loading the index."""
+        version's metadata without loading the index; with `readable`, only those in these
+        collections."""
         if self.store is not None:
-            return self.store.documents()
-        meta = idx.read_meta(Path(self.settings.index_dir))
-        return dict(meta.documents) if meta else {}
+            docs = self.store.documents()
+        else:
+            meta = idx.read_meta(Path(self.settings.index_dir))
+            docs = dict(meta.documents) if meta else {}
+        if readable is None:
+            return docs
+        return {d: r for d, r in docs.items() if (r.collection or DEFAULT_COLLECTION) in readable}
 
     def has_index(self) -> bool:
         if self.store is not None:
@@ -321,10 +345,11 @@ class Pipeline:
         its earlier standalone questions (oldest first); any other question unchanged."""
         return resolve_followup(question, history)
 
-    def search(self, question: str, k: int | None = None, flt: SearchFilter | None = None) -> Retrieval:
+    def search(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
+               readable: Readable = None) -> Retrieval:
         """The question understood (language, diacritics restored, answer type, names), then
-        the passages for it."""
-        return self._search(self._current(), question, k or self.settings.k, flt)
+        the passages for it — only from the `readable` collections (None: all)."""
+        return self._search(self._current(), question, k or self.settings.k, restrict(flt, readable))
 
     @staticmethod
     def _search(current: Loaded, question: str, k: int, flt: SearchFilter | None) -> Retrieval:
@@ -350,11 +375,14 @@ class Pipeline:
             warm(wait=wait)
 
     def run(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
-            answerer: str | None = None) -> Result:
+            answerer: str | None = None, readable: Readable = None) -> Result:
         """Search, answer, cite. The extractive answerer looks for its sentence in a few more
         passages than the k shown (the fee table of a resolution can rank 6th behind passages that
-        only restate its title); the sources listed stay k."""
+        only restate its title); the sources listed stay k. `readable`: the collections the user
+        may read — retrieval never returns a passage of another, so no answer, citation or
+        related passage can come from one."""
         k = k or self.settings.k
+        flt = restrict(flt, readable)
         current = self._current()
         chosen = self._answerer_for(current, answerer)
         pool = max(k, self.settings.answer_pool) if chosen.name == "extractive" else k
@@ -362,12 +390,13 @@ class Pipeline:
         return self._result(retrieval, chosen.answer(retrieval.info, retrieval.hits), k)
 
     def stream(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
-               answerer: str | None = None) -> Streaming:
+               answerer: str | None = None, readable: Readable = None) -> Streaming:
         """`run` for a UI that shows the answer as it is written: the search happens now (the
         caller may hold a lock for it), the writing when the returned object is iterated;
         `Streaming.result()` then gives what `run` would have returned. An answerer that cannot
         stream (extractive) answers now and yields its answer in one piece."""
         k = k or self.settings.k
+        flt = restrict(flt, readable)
         current = self._current()
         chosen = self._answerer_for(current, answerer)
         if not hasattr(chosen, "stream"):
@@ -376,8 +405,8 @@ class Pipeline:
         return Streaming(None, retrieval, chosen.stream(retrieval.info, retrieval.hits), k)
 
     def ask(self, question: str, k: int | None = None, flt: SearchFilter | None = None,
-            answerer: str | None = None) -> Answer:
-        return self.run(question, k, flt, answerer).answer
+            answerer: str | None = None, readable: Readable = None) -> Answer:
+        return self.run(question, k, flt, answerer, readable).answer
 
 
 class Streaming:

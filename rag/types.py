@@ -61,22 +61,48 @@ class Hit:
     cosine: float | None = None  # e5 cosine of question and chunk: how close, not just how ranked
 
 
+#: the collection every document belongs to unless put in another; readable by every account
+DEFAULT_COLLECTION = "chung"
+
+
 @dataclass
 class SearchFilter:
-    """Restrict a search to some documents and/or a date range (ISO dates, inclusive)."""
+    """Restrict a search to some documents, a date range (ISO dates, inclusive) and/or the
+    collections a user may read (issue #14: enforced by every store's search, not by callers).
+
+    `collections=None` means no restriction. With a set, a passage whose collection is not given
+    (`collection=None`: a caller that does not know it) is refused: a forgotten call site hides a
+    document instead of showing it to someone who may not read it."""
 
     doc_ids: set[str] | None = None
     date_from: str | None = None
     date_to: str | None = None
+    collections: set[str] | None = None
 
-    def allows(self, doc_id: str, date: str | None) -> bool:
+    def allows(self, doc_id: str, date: str | None, collection: str | None = None) -> bool:
         if self.doc_ids is not None and doc_id not in self.doc_ids:
+            return False
+        if self.collections is not None and (collection is None or collection not in self.collections):
             return False
         if self.date_from and (date is None or date < self.date_from):
             return False
         if self.date_to and (date is None or date > self.date_to):
             return False
         return True
+
+    def within(self, collections: set[str] | frozenset[str] | None) -> SearchFilter:
+        """This filter further restricted to `collections` (None: no further restriction)."""
+        if collections is None:
+            return self
+        mine = set(collections) if self.collections is None else self.collections & set(collections)
+        return SearchFilter(self.doc_ids, self.date_from, self.date_to, mine)
+
+
+def restrict(flt: SearchFilter | None, collections: set[str] | frozenset[str] | None) -> SearchFilter | None:
+    """`flt` limited to the readable `collections`; None when neither restricts anything."""
+    if collections is None:
+        return flt
+    return (flt or SearchFilter()).within(collections)
 
 
 @dataclass

@@ -28,11 +28,13 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"ingest", "embedders", "store", "search", "answerers", "vi", "types", "errors", "config",
                  "progress"},
     "evaluation": {"vi", "types", "errors", "config"},
+    # accounts, collections, sessions, audit (issue #14): no stage, only the shared base
+    "accounts": {"types", "errors", "config"},
     # the feedback export labels a question with its kind, as eval/qa.jsonl does
-    "app": {"pipeline", "evaluation", "types", "errors", "config", "progress", "search.query"},
+    "app": {"pipeline", "evaluation", "accounts", "types", "errors", "config", "progress", "search.query"},
     "__main__": {"app"},
     "__init__": set(),
-    "ui": {"pipeline", "app", "types", "errors", "config"},
+    "ui": {"pipeline", "app", "accounts", "types", "errors", "config"},
 }
 
 

@@ -233,3 +233,22 @@ def test_a_reader_learns_of_a_commit_by_another_writer_within_a_second(kind, doc
     assert got[0][1] - committed < 1.0
     assert reader.wait_for_change(since, 0.1) == writer.version()  # already changed: no wait
     assert reader.wait_for_change(writer.version(), 0.2) is None
+
+
+def test_collections_restrict_both_searches_and_round_trip(store, docs):
+    """Issue #14: a passage of a collection the user may not read never comes back from either
+    store's search; the collection is kept with the record."""
+    for doc_id, record, chunks, vectors in docs:
+        coll = "noi-bo" if doc_id == "lao_cai.txt" else "chung"
+        store.put_document(doc_id, replace(record, collection=coll), chunks, vectors)
+    assert store.snapshot().documents["lao_cai.txt"].collection == "noi-bo"
+    assert store.documents()["da_nang.txt"].collection == "chung"
+    q, terms = EMB.embed_query(LAO_CAI), bm25_terms("Lào Cai tích hợp 1.305 dịch vụ công")
+    public = SearchFilter(collections={"chung"})
+    assert store.dense_top(q, 10)[0].chunk.doc_id == "lao_cai.txt"  # the case: unfiltered, it ranks first
+    for hits in (store.dense_top(q, 10, public), store.lexical_top(terms, 10, public)):
+        assert hits and all(h.chunk.doc_id != "lao_cai.txt" for h in hits)
+    inside = SearchFilter(collections={"noi-bo"})
+    for hits in (store.dense_top(q, 10, inside), store.lexical_top(terms, 10, inside)):
+        assert hits and {h.chunk.doc_id for h in hits} == {"lao_cai.txt"}
+    assert store.dense_top(q, 10, SearchFilter(collections=set())) == []

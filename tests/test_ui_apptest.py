@@ -313,21 +313,31 @@ def test_upload_interrupted_by_a_rerun_is_not_indexed_twice(app_env, upload_call
     assert "4 tài liệu" in at.sidebar.caption[0].value
 
 
-def test_uploader_limit_and_public_host_warning(monkeypatch, tmp_path):
+def test_uploader_limit_and_public_host_needs_an_admin(monkeypatch, tmp_path):
     """The uploader states the real per-file limit (Streamlit's default text says 200MB), and
-    `rag ui --host 0.0.0.0` warns that the page has no login."""
+    `rag ui --host 0.0.0.0` is refused until an admin account exists (issue #14): then every
+    visitor signs in."""
     from click.testing import CliRunner
 
+    from rag.accounts.users import AccountStore
     from rag.app.cli import main
 
     calls = []
     monkeypatch.setattr("os.execve", lambda exe, argv, env: calls.append(argv))
     monkeypatch.setenv("RAG_MAX_FILE_MB", "12")
     r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui"])
-    assert r.exit_code == 0 and "không có đăng nhập" not in r.stderr
+    assert r.exit_code == 0 and "admin" not in r.stderr
     assert calls[-1][calls[-1].index("--server.maxUploadSize") + 1] == "12"
     r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--host", "0.0.0.0"])
-    assert r.exit_code == 0 and "không có đăng nhập / no login" in r.stderr
+    assert r.exit_code == 1 and "no admin account" in r.stderr and "rag user add" in r.stderr
+    assert len(calls) == 1  # not started
+    store = AccountStore(tmp_path / "idx" / "feedback.sqlite3")
+    store.add_user("minh", "reader", "mat-khau-doc")
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--host", "0.0.0.0"])
+    assert r.exit_code == 1 and len(calls) == 1  # a reader is not enough: someone must manage accounts
+    store.add_user("quantri", "admin", "mat-khau-quan-tri")
+    r = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "idx"), "ui", "--host", "0.0.0.0"])
+    assert r.exit_code == 0 and len(calls) == 2 and calls[-1][calls[-1].index("--server.address") + 1] == "0.0.0.0"
 
 
 def test_question_of_only_emoji_gets_a_message_and_nfd_is_understood(app_env):

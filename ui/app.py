@@ -4,6 +4,12 @@ Everything that answers, resolves follow-ups, stores feedback or indexes uploads
 library (`rag.pipeline`, `rag.app.feedback`, `rag.app.uploads`); this file only lays
 it out. The model and index load once per process (`st.cache_resource`); a lock serialises
 queries and uploads between the sessions (tabs) that share them.
+
+Accounts (issue #14, `rag.accounts`): once one exists, the page shows only a sign-in form until a
+user signs in; then questions search only the collections they may read, and the sidebar lists
+only those documents, with upload and delete controls only where their role allows. The signed
+session (HMAC, expiring) is kept in the tab's state and in a cookie, and checked on every run: a
+removed user or a changed password ends it. With no account the page is the single-user tool.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from datetime import date
 
 import streamlit as st
 
+from rag.accounts.access import open_accounts, session_account, session_signer
+from rag.accounts.sessions import SessionSigner
+from rag.accounts.users import Account, AccountStore
 from rag.app.feedback import DOWN, UP, FeedbackStore
 from rag.app.uploads import UPLOAD_SUFFIXES, add_upload, remove_documents
 from rag.config import Settings, load_settings
-from rag.errors import RagError
+from rag.errors import AccessError, RagError
 from rag.pipeline import DocumentRecord, Pipeline, Result, validate_question
-from rag.types import Answer, Citation, SearchFilter
+from rag.types import DEFAULT_COLLECTION, Answer, Citation, SearchFilter
 
 EXAMPLES = [
     "Lào Cai tích hợp bao nhiêu dịch vụ công?",
@@ -80,6 +89,102 @@ def start_engine(settings: Settings) -> Engine:
                 box.update(label="Đã sẵn sàng", state="complete", expanded=False)
             engine.ready = True
     return engine
+
+
+# ------------------------------------------------------------------ signing in
+
+COOKIE = "rag_session"
+ROLE_LABELS = {"reader": "người đọc", "editor": "biên tập viên", "admin": "quản trị viên"}
+
+
+def _set_cookie(value: str, seconds: int) -> None:
+    """Keep the signed session across a page reload (Streamlit has no API that sets a cookie);
+    over HTTPS the browser sends it back only over HTTPS."""
+    secure = "; Secure" if str(st.context.url or "").startswith("https://") else ""
+    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={seconds}; SameSite=Strict{secure}';"
+            "</script>", unsafe_allow_javascript=True)
+
+
+def reset_conversation() -> None:
+    """Another user (or nobody) in this tab: nothing of the previous one's chat, filters or
+    messages may stay on screen or feed a follow-up."""
+    state = st.session_state
+    for key, value in (("turns", []), ("pending", []), ("upload_msgs", []), ("doc_msgs", []),
+                       ("flt_docs", []), ("confirm_delete", None)):
+        state[key] = value
+
+
+def signed_in(settings: Settings) -> tuple[AccountStore | None, Account | None]:
+    """(None, None) for the single-user tool (no account exists). Otherwise the store and the
+    signed-in account; with nobody signed in, the sign-in form is shown and the run stops."""
+    store = open_accounts(settings)
+    if not store.has_accounts():
+        return None, None
+    signer = session_signer(settings)
+    state = st.session_state
+    token = state.get("session_token")
+    if token is None and not state.get("signed_out"):
+        token = st.context.cookies.get(COOKIE)
+    account = session_account(store, signer, token)
+    if account is None:
+        if state.get("session_user"):  # expired, removed or password changed meanwhile
+            reset_conversation()
+            state.session_user = None
+            state.login_notice = "Phiên đăng nhập đã hết hạn hoặc không còn hiệu lực; hãy đăng nhập lại."
+        state.session_token = None
+        if token or state.pop("clear_cookie", False):
+            _set_cookie("", 0)
+        login_form(store, signer, settings)
+        st.stop()
+    if state.get("session_user") != account.name:
+        reset_conversation()
+        state.session_user = account.name
+    state.session_token = token
+    if state.pop("new_session", False):
+        _set_cookie(token, int(settings.session_hours * 3600))
+    return store, account
+
+
+def login_form(store: AccountStore, signer: SessionSigner, settings: Settings) -> None:
+    state = st.session_state
+    st.subheader("🔐 Đăng nhập")
+    st.caption("Dùng tài khoản do quản trị viên cấp (rag user add). Phiên đăng nhập kéo dài "
+               f"{settings.session_hours:g} giờ.")
+    if state.get("login_notice"):
+        st.info(state.login_notice)
+    with st.form("login"):
+        st.text_input("Tên đăng nhập", key="login_name", autocomplete="username")
+        st.text_input("Mật khẩu", type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button("Đăng nhập", type="primary", on_click=_try_login, args=(store, signer))
+    if state.get("login_error"):
+        st.error(state.login_error)
+
+
+def _try_login(store: AccountStore, signer: SessionSigner) -> None:
+    """The submit callback: it runs before the page is drawn again, so the password can be
+    wiped from the tab's state at once (a widget's value may only be changed there)."""
+    state = st.session_state
+    name, password = state.get("login_name", ""), state.get("login_password", "")
+    state.login_password = ""
+    try:
+        account = store.login(name, password, f"ui ip={st.context.ip_address or '-'}")
+    except AccessError as e:
+        state.login_error = str(e)
+        return
+    state.session_token = signer.issue(account.name, account.password_tag)
+    state.signed_out = False
+    state.new_session = True
+    state.login_notice = state.login_error = None
+
+
+def sign_out(store: AccountStore, account: Account) -> None:
+    state = st.session_state
+    store.end_sessions(account.name)  # the cookie, wherever it was copied, is dead now
+    reset_conversation()
+    state.session_token = None
+    state.session_user = None
+    state.signed_out = True  # the cookie read when the tab connected is not used again
+    state.clear_cookie = True
 
 
 # ------------------------------------------------------------------ rendering helpers
@@ -142,8 +247,9 @@ def save_rating(engine: Engine, turn: dict) -> None:
     if value is None:
         engine.feedback.remove(turn["id"])
         return
-    engine.feedback.record(turn["id"], UP if value == 1 else DOWN, turn["answer"],
-                           question=turn["question"], session=st.session_state.session_id)
+    who = st.session_state.get("session_user")
+    engine.feedback.record(turn["id"], UP if value == 1 else DOWN, turn["answer"], question=turn["question"],
+                           session=f"{who}/{st.session_state.session_id}" if who else st.session_state.session_id)
 
 
 def save_comment(engine: Engine, turn: dict) -> None:
@@ -204,24 +310,33 @@ def render_turn(engine: Engine, turn: dict) -> None:
 ANSWERER_LABELS = {"extractive": "Trích nguyên văn", "llm": "Mô hình ngôn ngữ (LLM)"}
 
 
-def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | None, str, str]:
+def sidebar(engine: Engine, settings: Settings, store: AccountStore | None = None,
+            account: Account | None = None) -> tuple[int, SearchFilter | None, str, str]:
+    readable = account.readable if account else None
     try:
-        docs = engine.pipeline.documents()
+        docs = engine.pipeline.documents(readable)
     except RagError as e:
         st.sidebar.error(str(e))
         docs = {}
     with st.sidebar:
+        if store is not None and account is not None:
+            seen = "tất cả" if readable is None else ", ".join(sorted(readable))
+            st.markdown(f"👤 **{_esc(account.name)}** · {ROLE_LABELS.get(account.role, account.role)}  \n"
+                        f"<small>Bộ sưu tập được đọc: {_esc(seen)}</small>", unsafe_allow_html=True)
+            st.button("Đăng xuất", key="sign-out", on_click=sign_out, args=(store, account))
         st.header("📚 Tài liệu đã lập chỉ mục")
         st.caption(f"{len(docs)} tài liệu · {sum(d.chunks for d in docs.values())} đoạn")
         with st.container(height=260 if len(docs) > 4 else "content"):
             for doc_id, d in sorted(docs.items(), key=lambda kv: kv[1].date or "", reverse=True):
                 text, button = st.columns([0.86, 0.14], vertical_alignment="center")
+                where = f" · 🗂️ {_esc(d.collection)}" if account is not None else ""
                 text.markdown(f"**{_esc(d.title or doc_id)}**  \n"
                               f"<small>{d.date or 'không rõ ngày'} · {d.chunks} đoạn · "
-                              f"{_esc(doc_id)}</small>", unsafe_allow_html=True)
-                button.button("🗑️", key=f"del-{doc_id}", help="Gỡ tài liệu này khỏi chỉ mục",
-                              on_click=_ask_to_delete, args=(doc_id,))
-        delete_section(engine, docs)
+                              f"{_esc(doc_id)}{where}</small>", unsafe_allow_html=True)
+                if account is None or account.may_edit(d.collection):
+                    button.button("🗑️", key=f"del-{doc_id}", help="Gỡ tài liệu này khỏi chỉ mục",
+                                  on_click=_ask_to_delete, args=(doc_id,))
+        delete_section(engine, docs, account)
 
         st.header("🔎 Phạm vi tìm kiếm")
         chosen = st.multiselect(
@@ -244,8 +359,9 @@ def sidebar(engine: Engine, settings: Settings) -> tuple[int, SearchFilter | Non
             st.caption(f"`{_esc(settings.llm_model)}` tại {_esc(settings.llm_base_url)}. Câu trả lời "
                        "không khớp nguồn sẽ được thay bằng câu trích nguyên văn.")
 
-        st.header("➕ Thêm tài liệu")
-        upload_section(engine, settings.max_file_mb)
+        if account is None or account.may_edit_any:
+            st.header("➕ Thêm tài liệu")
+            upload_section(engine, settings.max_file_mb, upload_targets(store, account, docs))
 
         st.divider()
         counts = engine.feedback.counts()
@@ -272,11 +388,12 @@ def _ask_to_delete(doc_id: str) -> None:
     st.session_state.doc_msgs = []
 
 
-def delete_section(engine: Engine, docs: dict[str, DocumentRecord]) -> None:
-    """The confirm step of a delete button: removing is destructive, so it is asked once more."""
+def delete_section(engine: Engine, docs: dict[str, DocumentRecord], account: Account | None = None) -> None:
+    """The confirm step of a delete button: removing is destructive, so it is asked once more.
+    `docs` are the documents the user may read; the pipeline checks the edit right again."""
     state = st.session_state
     doc_id = state.get("confirm_delete")
-    if doc_id and doc_id in docs:
+    if doc_id and doc_id in docs and (account is None or account.may_edit(docs[doc_id].collection)):
         title = docs[doc_id].title or doc_id
         st.warning(f"Gỡ “{_esc(title)}” ({_esc(doc_id)}) khỏi chỉ mục? Tài liệu sẽ không còn được dùng để "
                    "trả lời hay trích dẫn. Tệp tải lên qua giao diện cũng bị xóa.", icon="🗑️")
@@ -284,7 +401,11 @@ def delete_section(engine: Engine, docs: dict[str, DocumentRecord]) -> None:
         if yes.button("Gỡ tài liệu", type="primary", key="confirm-delete-yes"):
             try:
                 with st.spinner(f"Đang gỡ “{title}”…"), engine.lock:
-                    remove_documents(engine.pipeline, [doc_id])
+                    if account is None:
+                        remove_documents(engine.pipeline, [doc_id])
+                    else:
+                        remove_documents(engine.pipeline, [doc_id], account.readable, account.editable)
+                        audit(account, "remove", f"{doc_id} collection={docs[doc_id].collection}")
             except (RagError, OSError) as e:
                 state.doc_msgs = [("error", f"Không gỡ được “{title}”: {e}")]
             else:
@@ -299,12 +420,27 @@ def delete_section(engine: Engine, docs: dict[str, DocumentRecord]) -> None:
         (st.success if kind == "success" else st.error)(msg)
 
 
-def upload_section(engine: Engine, max_mb: float) -> None:
+def upload_targets(store: AccountStore | None, account: Account | None,
+                   docs: dict[str, DocumentRecord]) -> list[str]:
+    """The collections the user may add to, `chung` first; empty for the single-user tool."""
+    if account is None:
+        return []
+    if account.editable is None:  # admin: every collection there is
+        names = (store.known_collections() if store else set()) | {d.collection for d in docs.values()}
+    else:
+        names = set(account.editable)
+    return sorted(names, key=lambda c: (c != DEFAULT_COLLECTION, c))
+
+
+def upload_section(engine: Engine, max_mb: float, targets: list[str] | None = None) -> None:
     """Index each uploaded file once. A rerun (a question sent meanwhile, a click) stops the
     script at its next Streamlit call, possibly right after indexing and while the uploader still
     holds the file: the file's id is remembered before indexing, and the outcome is recorded before
     any Streamlit call, so the new run neither indexes it again nor loses the message."""
     state = st.session_state
+    target = None
+    if targets:
+        target = st.selectbox("Thêm vào bộ sưu tập", targets, key="upload_collection")
     files = st.file_uploader(
         "Tệp văn bản hoặc PDF có chữ; tài liệu mới hỏi được ngay sau khi thêm.",
         accept_multiple_files=True, key=f"uploader-{state.uploader_key}")
@@ -315,7 +451,12 @@ def upload_section(engine: Engine, max_mb: float) -> None:
             state.uploaded.add(f.file_id)
             try:
                 with st.spinner(f"Đang lập chỉ mục “{f.name}”…"), engine.lock:
-                    res = add_upload(engine.pipeline, f.name, f.getvalue())
+                    account = current_account()
+                    if account is None:
+                        res = add_upload(engine.pipeline, f.name, f.getvalue())
+                    else:
+                        res = add_upload(engine.pipeline, f.name, f.getvalue(), target, account.editable)
+                        audit(account, "upload", f"{res.doc_id} collection={target}")
                     verb = "Đã cập nhật" if res.replaced else "Đã thêm"
                     state.upload_msgs.append(
                         ("success", f"{verb} “{res.title or res.doc_id}” ({res.chunks} đoạn). Có thể hỏi ngay."))
@@ -337,15 +478,17 @@ def upload_section(engine: Engine, max_mb: float) -> None:
 # ------------------------------------------------------------------ answering
 
 def answer_prompt(engine: Engine, prompt: str, question: str, k: int, flt: SearchFilter | None,
-                  answerer: str) -> Result:
+                  answerer: str, readable: frozenset[str] | None = None) -> Result:
     """The extractive answer under the engine lock. An LLM's: search under the lock, then the reply
     streams outside it (other tabs are not kept waiting) into a draft that the checked answer
-    replaces once it is complete."""
+    replaces once it is complete. `readable`: the signed-in user's collections (None: all)."""
     if answerer == "extractive":
         with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
-            return engine.pipeline.run(question, k=k, flt=flt, answerer=answerer)
+            if readable is None:
+                return engine.pipeline.run(question, k=k, flt=flt, answerer=answerer)
+            return engine.pipeline.run(question, k=k, flt=flt, answerer=answerer, readable=readable)
     with st.spinner("Đang tìm trong tài liệu…"), engine.lock:
-        live = engine.pipeline.stream(question, k=k, flt=flt, answerer=answerer)
+        live = engine.pipeline.stream(question, k=k, flt=flt, answerer=answerer, readable=readable)
     draft = st.empty()
     with draft.container():
         with st.chat_message("user"):
@@ -357,6 +500,15 @@ def answer_prompt(engine: Engine, prompt: str, question: str, k: int, flt: Searc
 
 
 # ------------------------------------------------------------------ page
+
+def current_account() -> Account | None:
+    """The account this run signed in (None: the single-user tool)."""
+    return st.session_state.get("account")
+
+
+def audit(account: Account, action: str, detail: str) -> None:
+    open_accounts(load_settings(show_progress=False)).audit.record(account.name, action, f"ui {detail}".strip())
+
 
 def main() -> None:
     st.set_page_config(page_title="Hỏi đáp chuyển đổi số", page_icon="📄", layout="wide")
@@ -373,17 +525,19 @@ def main() -> None:
                "Khi tài liệu không nói đến, trợ lý trả lời “Không tìm thấy”.")
     try:
         settings = load_settings(show_progress=False)
+        store, account = signed_in(settings)  # nobody signed in: the sign-in form, and the run stops
         engine = start_engine(settings)
     except RagError as e:
         st.error(f"Không khởi động được: {e}")
         st.stop()
+    state.account = account
 
     # read before the sidebar: an upload there ends its run with a rerun, and a question sent
     # meanwhile must survive it (it waits in `pending` until answered)
     sent = (st.chat_input("Nhập câu hỏi, ví dụ: Lào Cai tích hợp bao nhiêu dịch vụ công?") or "").strip()
     if sent:
         state.pending.append(sent)
-    k, flt, scope, answerer = sidebar(engine, settings)
+    k, flt, scope, answerer = sidebar(engine, settings, store, account)
 
     if not state.turns and not state.pending:
         st.info("Hãy đặt câu hỏi bằng tiếng Việt (có dấu hoặc không dấu). Ví dụ:  \n"
@@ -396,7 +550,10 @@ def main() -> None:
         try:
             question = validate_question(prompt)
             resolution = engine.pipeline.standalone(question, [t["standalone"] for t in state.turns])
-            result = answer_prompt(engine, prompt, resolution.question, k, flt, answerer)
+            result = answer_prompt(engine, prompt, resolution.question, k, flt, answerer,
+                                   account.readable if account else None)
+            if account is not None:
+                audit(account, "ask", resolution.question if settings.audit_questions else "")
         except (RagError, OSError) as e:
             state.pending.pop(0)
             with st.chat_message("user"):

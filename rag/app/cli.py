@@ -81,9 +81,11 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
               help="Kiểm tra toàn bộ chỉ mục (băm lại mọi tệp); thoát mã 1 nếu hỏng.")
 @click.option("--report", "show_report", is_flag=True,
               help="In bảng từng tệp: số trang, trang có chữ, trang OCR, mã hoá cũ, số đoạn, cảnh báo.")
+@click.option("--collection", metavar="TÊN",
+              help="Bộ sưu tập của các tài liệu này (mặc định: giữ như cũ; tài liệu mới vào 'chung').")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool, repair: bool,
-          check_only: bool, show_report: bool) -> None:
+          check_only: bool, show_report: bool, collection: str | None) -> None:
     """Lập chỉ mục tài liệu (.pdf, .docx, .doc, .md, .txt, .html): mặc định thư mục seeds/.
 
     Không có --rebuild: thêm/cập nhật các tài liệu đã cho, đoạn không đổi không nhúng lại.
@@ -95,6 +97,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
            rag index --sync van-ban/ # gỡ tài liệu đã xóa khỏi van-ban/
            rag index --check         # kiểm tra từng byte
            rag index --repair        # sau mất điện / tệp CURRENT hỏng
+           rag index noi-bo/ --collection noi-bo   # chỉ người được cấp quyền mới đọc được
     """
     from ..errors import InputError
 
@@ -126,7 +129,16 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, sync: bool
         return
     if sync and not paths:
         raise InputError("--sync cần thư mục / --sync needs the folder: rag index --sync THƯ_MỤC")
-    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync)
+    if collection is not None:
+        from ..accounts.users import check_name
+
+        collection = check_name(collection, "tên bộ sưu tập / collection name")
+        if not paths:
+            raise InputError("--collection cần đường dẫn / --collection needs the paths it applies to")
+    report = _pipeline(ctx).index(list(paths) or None, rebuild=rebuild, sync=sync, collection=collection)
+    _audit(settings, "index", f"{len(report.files)} tệp / files" + (f" collection={collection}" if collection else "")
+           + "".join(f" {f.path}" for f in report.files if f.status == "indexed")[:1500]
+           + (f" removed={','.join(report.removed)}" if report.removed else ""))
     if show_report:
         from .report import format_report
 
@@ -169,12 +181,25 @@ def remove(ctx: click.Context, documents: tuple[str, ...]) -> None:
     """
     from .uploads import remove_documents
 
-    report, removed = remove_documents(_pipeline(ctx), list(documents))
+    pipe = _pipeline(ctx)
+    report, removed = remove_documents(pipe, list(documents))
+    _audit(pipe.settings, "remove", " ".join(report.removed))
     for doc in report.removed:
         rec = removed.get(doc)
         click.echo(f"Đã gỡ / removed: {doc}" + (f" ({rec.title or rec.source})" if rec else
                                                  " (bản sao / a copy of another document)"))
     click.echo(f"Còn / left: {report.documents} tài liệu, {report.chunks} đoạn → {report.path}")
+
+
+def _audit(settings, action: str, detail: str) -> None:
+    """Documents added or removed from the command line go in the audit log too, under the
+    operating-system user who ran it — once accounts exist (the single-user tool keeps none)."""
+    from ..accounts.access import open_accounts
+    from ..accounts.users import actor
+
+    store = open_accounts(settings)
+    if store.has_accounts():
+        store.audit.record(actor(None), action, detail)
 
 
 def _print_answer(ans, show_related: bool = True) -> None:
@@ -211,9 +236,11 @@ def _print_answer(ans, show_related: bool = True) -> None:
               help="Tệp câu hỏi, mỗi dòng một câu (mô hình nạp một lần).")
 @click.option("--answerer", type=click.Choice(["extractive", "llm"]),
               help="Cách trả lời: trích nguyên văn (mặc định) hoặc mô hình ngôn ngữ qua API OpenAI (RAG_ANSWERER).")
+@click.option("--as", "as_user", metavar="TÊN",
+              help="Trả lời như người dùng này thấy: chỉ từ các bộ sưu tập họ được đọc (kiểm tra quyền).")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
-        qfile: Path | None, answerer: str | None) -> None:
+        qfile: Path | None, answerer: str | None, as_user: str | None) -> None:
     """Trả lời câu hỏi từ tài liệu, kèm trích dẫn.
 
     \b
@@ -221,6 +248,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
       rag ask "Lào Cai tích hợp bao nhiêu dịch vụ công?"
       rag ask "lao cai tich hop bao nhieu dich vu cong" --json
       rag ask --file cau-hoi.txt --json > tra-loi.jsonl
+      rag ask --as minh "…"     # chỉ từ các bộ sưu tập minh được đọc
       RAG_LLM_BASE_URL=http://127.0.0.1:8000/v1 rag ask --answerer llm "Lào Cai tích hợp bao nhiêu dịch vụ công?"
     """
     from ..errors import InputError
@@ -234,6 +262,14 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
     else:
         lines = [(0, validate_question(question))]
     pipe = _pipeline(ctx, answerer=answerer)
+    readable = None
+    if as_user:
+        from ..accounts.access import open_accounts
+
+        account = open_accounts(pipe.settings).account(as_user)
+        if account is None:
+            raise InputError(f"Không có người dùng / no such user: {as_user}")
+        readable = account.readable
     if len(lines) > 1:
         pipe.expect_many_questions()
     bad: list[int] = []
@@ -248,7 +284,7 @@ def ask(ctx: click.Context, question: str | None, k: int | None, as_json: bool,
                 click.echo(json.dumps({"question": raw[:200], "answer": "", "found": False, "citations": [],
                                        "related": [], "line": n, "error": str(e)}, ensure_ascii=False))
             continue
-        ans = pipe.ask(q, k=k)
+        ans = pipe.ask(q, k=k, readable=readable)
         if as_json:
             click.echo(json.dumps(ans.to_json_dict(), ensure_ascii=False))
         else:
@@ -319,9 +355,13 @@ def _read_questions(path: Path) -> list[tuple[int, str]]:
     return questions
 
 
+from .cli_accounts import audit, collection, user  # noqa: E402
 from .cli_serve import serve  # noqa: E402
 from .cli_ui import feedback, ui  # noqa: E402
 
+main.add_command(user)
+main.add_command(collection)
+main.add_command(audit)
 main.add_command(ui)
 main.add_command(feedback)
 main.add_command(serve)

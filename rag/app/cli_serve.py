@@ -6,12 +6,14 @@ import os
 
 import click
 
-from .cli_ui import _settings_env
+from ..config import load_settings
+from .cli_ui import _settings_env, check_bind_address
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Địa chỉ lắng nghe; mặc định chỉ máy này. Đặt sau một reverse proxy để mở ra ngoài.")
+              help="Địa chỉ lắng nghe; mặc định chỉ máy này. Địa chỉ khác cần có tài khoản quản trị "
+                   "(rag user add TÊN --role admin); nên đặt sau một reverse proxy có TLS.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
               help="Cổng (8000 là cổng mặc định của máy chủ mô hình cục bộ).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -32,6 +34,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, root_path: str
     """
     import uvicorn
 
+    check_bind_address(load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k != "show_progress"}), host)
     # the workers build their app from RAG_* (uvicorn's factory), so the global options go there
     os.environ.update(_settings_env(ctx))
     click.echo(f"API: http://{host}:{port}  (tài liệu / docs: http://{host}:{port}/docs; Ctrl+C để dừng)", err=True)

@@ -27,6 +27,20 @@ def _settings_env(ctx: click.Context) -> dict[str, str]:
     return env
 
 
+def check_bind_address(settings, host: str) -> None:
+    """Open by default only on this machine (issue #14): without accounts the chat page and the
+    API have no login (the single-user tool), so `rag ui` or `rag serve` listening on any other
+    address needs at least one admin account first — then every visitor must sign in."""
+    if host in LOCAL_HOSTS:
+        return
+    from ..accounts.access import open_accounts
+
+    if not open_accounts(settings).has_admin():
+        raise InputError(f"Chưa có tài khoản quản trị: không mở ra {host} khi chưa có đăng nhập / "
+                         f"no admin account: refusing to listen on {host} without logins. Tạo trước / "
+                         "create one first: rag user add TÊN --role admin (xem README, Cài đặt cho một cơ quan)")
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--host", default="localhost", show_default=True,
@@ -48,7 +62,8 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
         raise InputError("Chưa cài streamlit / streamlit is not installed: bash install.sh") from None
     if not APP.is_file():
         raise InputError(f"Không tìm thấy giao diện / UI script not found: {APP}")
-    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k in ("index_dir", "store")})
+    check_bind_address(settings, host)
     # the uploader states Streamlit's own limit (200 MB by default): make it ours
     upload_mb = max(1, math.ceil(settings.max_file_mb)) if settings.max_file_mb > 0 else 200
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP),
@@ -59,10 +74,6 @@ def ui(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
            "--client.toolbarMode", "viewer"]
     env = {**os.environ, **_settings_env(ctx)}
     click.echo(f"Giao diện chat / chat UI: http://{host}:{port}  (Ctrl+C để dừng)", err=True)
-    if host not in LOCAL_HOSTS:
-        click.echo(f"Cảnh báo / warning: giao diện không có đăng nhập / no login: ai mở được {host}:{port} "
-                   "đều hỏi và thêm tài liệu được; chỉ dùng trong mạng tin cậy / anyone who can reach "
-                   "it can ask and upload, use it on a trusted network only", err=True)
     sys.stderr.flush()
     # become the Streamlit server (same pid), so signals and exit codes reach it directly
     os.execve(sys.executable, cmd, env)
@@ -78,8 +89,10 @@ def feedback() -> None:
               help="Tệp JSON Lines để ghi (mặc định in ra stdout).")
 @click.option("--db", type=click.Path(path_type=Path),
               help="CSDL góp ý (mặc định <index-dir>/feedback.sqlite3 hoặc RAG_FEEDBACK_DB).")
+@click.option("--user", "as_user", metavar="TÊN",
+              help="Chỉ xuất câu trả lời mà người dùng này được đọc mọi nguồn (bộ sưu tập của họ).")
 @click.pass_context
-def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
+def export(ctx: click.Context, out: Path | None, db: Path | None, as_user: str | None) -> None:
     """Xuất các câu trả lời bị 👎 theo định dạng bộ đánh giá (eval/README.md) để xem lại.
 
     Mỗi dòng: id, question, doc, evidence (từ đoạn được trích), facts=[] và needs_review=true;
@@ -88,14 +101,24 @@ def export(ctx: click.Context, out: Path | None, db: Path | None) -> None:
     \b
     Ví dụ:
       rag feedback export --out eval/feedback-review.jsonl
+      rag feedback export --user lan --out lan.jsonl   # chỉ nguồn lan được đọc
     """
     from .feedback import FeedbackStore, export_negative
 
-    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k == "index_dir"})
+    settings = load_settings(**{k: v for k, v in (ctx.obj or {}).items() if k != "show_progress"})
     path = db or settings.feedback_path
     if not path.is_file():
         raise InputError(f"Chưa có góp ý nào / no feedback store at {path}")
-    items = export_negative(FeedbackStore(path), out)
+    allowed = None
+    if as_user:
+        from ..accounts.access import open_accounts
+        from ..pipeline import Pipeline
+
+        account = open_accounts(settings).account(as_user)
+        if account is None:
+            raise InputError(f"Không có người dùng / no such user: {as_user}")
+        allowed = {r.source for r in Pipeline(settings).documents(account.readable).values()}
+    items = export_negative(FeedbackStore(path), out, allowed)
     if out is None:
         for item in items:
             click.echo(json.dumps(item, ensure_ascii=False))

@@ -185,9 +185,17 @@ def to_eval_item(item: FeedbackItem) -> dict:
     }
 
 
-def export_negative(store: FeedbackStore, out: Path | None = None) -> list[dict]:
-    """Write the 👎 items as JSON Lines to `out` (atomically) and return them."""
-    items = [to_eval_item(i) for i in store.items(DOWN)]
+def cites_only(item: FeedbackItem, allowed_docs: set[str]) -> bool:
+    """Whether every passage the item shows (cited or related) comes from an allowed document."""
+    return all(c.get("doc") in allowed_docs for c in item.citations + item.related)
+
+
+def export_negative(store: FeedbackStore, out: Path | None = None,
+                    allowed_docs: set[str] | None = None) -> list[dict]:
+    """Write the 👎 items as JSON Lines to `out` (atomically) and return them. `allowed_docs`
+    (document file names): only items all of whose passages come from these — an export for a
+    user leaves out answers quoting a collection they may not read (issue #14)."""
+    items = [to_eval_item(i) for i in store.items(DOWN) if allowed_docs is None or cites_only(i, allowed_docs)]
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,15 +14,20 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
-from ..pipeline import SUPPORTED, DocumentRecord, IndexReport, Pipeline, check_size
+from ..errors import AccessError, InputError
+from ..pipeline import SUPPORTED, DocumentRecord, IndexReport, Pipeline, Readable, check_size
+from ..types import DEFAULT_COLLECTION
 
 #: what staff may upload: whatever the library can read (at least .txt and .pdf)
 UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED))
 
 
-def uploads_dir(index_dir: Path) -> Path:
-    return Path(index_dir) / "uploads"
+def uploads_dir(index_dir: Path, collection: str | None = None) -> Path:
+    """Uploads of `chung` (and of the single-user tool) in uploads/, of another collection in
+    uploads/<collection>/: two collections may each hold a file of the same name, and an upload
+    never overwrites a document of a collection its author may not change."""
+    base = Path(index_dir) / "uploads"
+    return base if collection in (None, DEFAULT_COLLECTION) else base / collection
 
 
 def safe_filename(name: str) -> str:
@@ -62,17 +67,29 @@ def validate_upload(name: str, data: bytes, max_mb: float | None = None) -> None
         raise InputError(f"Tệp “{shown}” không dùng được: {e}") from None
 
 
-def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
-    """Validate `data`, store it under <index_dir>/uploads/ and add it to the pipeline's index.
+def add_upload(pipeline: Pipeline, name: str, data: bytes, collection: str | None = None,
+               editable: Readable = None) -> UploadResult:
+    """Validate `data`, store it under <index_dir>/uploads/[collection/] and add it to the
+    pipeline's index, in `collection` (None: the single-user tool, "chung"). `editable`: the
+    collections the uploader may change (None: all).
 
-    Raises InputError (nothing stored, index unchanged) when the file cannot be used.
+    Raises InputError (nothing stored, index unchanged) when the file cannot be used, and
+    AccessError when the uploader may not change the collection or the document it would replace.
     """
     settings = pipeline.settings
+    if editable is not None and (collection or DEFAULT_COLLECTION) not in editable:
+        raise AccessError(f"Không có quyền thêm tài liệu vào / not allowed to add documents to "
+                          f"“{collection or DEFAULT_COLLECTION}”")
     validate_upload(name, data, settings.max_file_mb)
     shown = Path(name).name
-    folder = uploads_dir(settings.index_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = uploads_dir(settings.index_dir, collection)
     final = folder / safe_filename(name)
+    if editable is not None:
+        prior = next((r for r in pipeline.documents().values() if r.path == str(final.resolve())), None)
+        if prior is not None and prior.collection not in editable:
+            raise AccessError(f"Tệp “{shown}” trùng tên một tài liệu bạn không có quyền thay / a document of "
+                              "that name exists and you may not replace it: hãy đổi tên tệp / rename the file")
+    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".incoming-{os.getpid()}-{os.urandom(4).hex()}{final.suffix}"
     tmp.write_bytes(data)
     try:
@@ -89,7 +106,7 @@ def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
     finally:
         tmp.unlink(missing_ok=True)
     try:
-        report = pipeline.index([final])
+        report = pipeline.index([final], collection=collection)
     except BaseException:
         if not replaced:
             final.unlink(missing_ok=True)
@@ -101,15 +118,16 @@ def add_upload(pipeline: Pipeline, name: str, data: bytes) -> UploadResult:
                         replaced, report, warnings)
 
 
-def remove_documents(pipeline: Pipeline, refs: list[str]) -> tuple[IndexReport, dict[str, DocumentRecord]]:
+def remove_documents(pipeline: Pipeline, refs: list[str], readable: Readable = None,
+                     editable: Readable = None) -> tuple[IndexReport, dict[str, DocumentRecord]]:
     """Remove documents from the index (`rag remove`, the UI's delete button) and delete the copy
     kept under <index_dir>/uploads/ of those that were uploaded, so no later `rag index` of that
-    folder brings them back. Files elsewhere are the user's and are never deleted."""
-    report, removed = pipeline.remove(refs)
-    folder = uploads_dir(pipeline.settings.index_dir).resolve()
+    folder brings them back. Files elsewhere are the user's and are never deleted. `readable` /
+    `editable`: the collections the user may see / change (None: all)."""
+    report, removed = pipeline.remove(refs, readable, editable)
     for rec in removed.values():
         path = Path(rec.path)
-        if path.parent == folder:
+        if path.parent == uploads_dir(pipeline.settings.index_dir, rec.collection).resolve():
             path.unlink(missing_ok=True)
     return report, removed
 

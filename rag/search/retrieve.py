@@ -30,6 +30,13 @@ def restore_if_unaccented(question: str, index: LoadedIndex) -> str:
     return index.vocab.restore(question)
 
 
+def collection_of(documents: dict, doc_id: str) -> str | None:
+    """The collection of a passage's document; None (refused by a collection filter) when the
+    index has no record of it."""
+    rec = documents.get(doc_id)
+    return rec.collection if rec is not None else None
+
+
 def normalize(scores: np.ndarray) -> np.ndarray:
     """Scale to [0, 1] by the maximum; all-zero stays zero."""
     top = float(scores.max()) if scores.size else 0.0
@@ -93,7 +100,9 @@ class HybridRetriever:
         dn_ids, dn_scores = self.dense_top(q, pool)
         cand = np.union1d(bm_ids[bm[bm_ids] > 0], dn_ids)
         if flt:
-            cand = np.array([i for i in cand if flt.allows(chunks[i].doc_id, chunks[i].date)], dtype=int)
+            docs = self.index.meta.documents
+            cand = np.array([i for i in cand if flt.allows(chunks[i].doc_id, chunks[i].date,
+                                                           collection_of(docs, chunks[i].doc_id))], dtype=int)
         if cand.size == 0:
             return []
         dense = np.full(len(chunks), np.nan, dtype=np.float32)

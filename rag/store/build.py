@@ -10,6 +10,7 @@ fix, never a silent rebuild from fewer documents.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ..ingest.chunking import build_document, chunk_document
 from ..ingest.dedup import fingerprint, is_duplicate
 from ..ingest.files import collect_paths, read_file
 from ..progress import status
-from ..types import Chunk, Document
+from ..types import DEFAULT_COLLECTION, Chunk, Document
 from . import index as idx
 from .units import embed_units
 
@@ -141,15 +142,35 @@ def _previous(index_dir: Path, settings: Settings,
     return old, dict(old.meta.documents)
 
 
+def collection_of(given: str | None, path: str, known: dict[str, str]) -> str:
+    """The collection a document read from `path` goes to: the one given for this run, else the
+    one it was in (by file path, kept across --rebuild and re-reads: rebuilding must never move an
+    internal document into the collection everyone reads), else the default."""
+    return given or known.get(path, DEFAULT_COLLECTION)
+
+
+def _known_collections(index_dir: Path) -> dict[str, str]:
+    """File path → collection of the documents the current version holds (none when unreadable:
+    the build itself then reports the damage)."""
+    try:
+        meta = idx.read_meta(index_dir)
+    except (IndexStateError, ValueError, OSError):
+        return {}
+    return {r.path: r.collection for r in meta.documents.values()} if meta else {}
+
+
 def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
-          rebuild: bool = False, sync: bool = False, only_if_missing: bool = False) -> IndexReport:
+          rebuild: bool = False, sync: bool = False, only_if_missing: bool = False,
+          collection: str | None = None) -> IndexReport:
     """Index `paths` (default: the corpus folder). Without `rebuild`, documents already in the
     index stay and the given ones are added or updated; with it, the index holds exactly
     `paths`. With `sync`, documents whose file is no longer in the given folders are removed
     (a renamed file is re-pointed, its passages not embedded again), and a document read again
     lists as copies ("also_in") only those found in this run. `only_if_missing`: do
     nothing if an index appeared while waiting for the lock (a first run racing `rag index`).
-    A bad file is skipped with a warning; if no file is usable, nothing is written."""
+    `collection`: the collection the given documents go to (None: each keeps its own, a new one
+    goes to "chung"). A bad file is skipped with a warning; if no file is usable, nothing is
+    written."""
     index_dir = Path(settings.index_dir)
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files = collect_paths(paths)
@@ -163,6 +184,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
         if only_if_missing and idx.exists(index_dir):
             report.path = idx.current_version(index_dir)
             return report
+        known_collections = _known_collections(index_dir)
         old, documents = (None, {}) if rebuild else _previous(index_dir, settings, embedder)
         gone = [d for d, r in documents.items() if _under(r.path, roots) and r.path not in present]
         if sync:
@@ -188,7 +210,10 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                     chunks_by_doc.setdefault(c.doc_id, []).append(c)
         ids = _doc_ids(files, documents)
         fresh = read_files(files, ids, settings, report)
-        for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report):
+        def in_collection(f: Path) -> str:
+            return collection_of(collection, str(f.resolve()), known_collections)
+
+        for f, doc, chunks, row in _drop_duplicates(fresh, documents, chunks_by_doc, report, in_collection):
             row.status, row.chunks = "indexed", len(chunks)
             previous = documents.get(doc.doc_id)
             # with sync, the copies found in this run are all there is (a deleted copy goes too)
@@ -200,7 +225,8 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
                 path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
                 content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
                 doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
-                fingerprint=fingerprint(doc.text), also_in=also)
+                fingerprint=fingerprint(doc.text), also_in=also,
+                collection=collection_of(collection, str(f.resolve()), known_collections))
             chunks_by_doc[doc.doc_id] = chunks
         if files and len(report.skipped) == len(files) and not removed:
             raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable "
@@ -294,21 +320,32 @@ def remove(settings: Settings, refs: list[str]) -> tuple[IndexReport, dict[str, 
 
 def _drop_duplicates(fresh: list[tuple[Path, Document, list[Chunk], FileReport]],
                      documents: dict[str, idx.DocumentRecord], chunks_by_doc: dict[str, list[Chunk]],
-                     report: IndexReport) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
+                     report: IndexReport, collection_for: Callable[[Path], str] | None = None,
+                     ) -> list[tuple[Path, Document, list[Chunk], FileReport]]:
     """Index each document once: a file whose text is (almost) wholly inside another document,
     new or already indexed, is recorded as another source of that document ("also_in") instead.
-    Within one run the larger rendering is kept, since it has everything the other has."""
+    Within one run the larger rendering is kept, since it has everything the other has. Only
+    documents of the same collection (`collection_for`: a file's) are merged: a copy in another
+    collection is its own document, or its readers would lose it, or another collection's
+    readers would see its file name."""
     kept: list[tuple[Path, Document, list[Chunk], FileReport, list[int]]] = []
+
+    def same(f: Path, other: Path | str) -> bool:
+        if collection_for is None:
+            return True
+        theirs = documents[other].collection if isinstance(other, str) else collection_for(other)
+        return collection_for(f) == theirs
+
     for item in sorted(fresh, key=lambda it: -len(it[1].text)):
         f, doc, chunks, row = item
         fp = fingerprint(doc.text)
-        twin = next((k for k in kept if is_duplicate(fp, k[4])), None)
+        twin = next((k for k in kept if is_duplicate(fp, k[4]) and same(f, k[0])), None)
         if twin is not None:
             _mark_duplicate(row, doc, twin[1].doc_id, twin[2], report)
             _forget(doc.doc_id, f, documents, chunks_by_doc)
             continue
         old_id = next((i for i, d in documents.items() if i != doc.doc_id and d.fingerprint
-                       and d.path != str(f.resolve()) and is_duplicate(fp, d.fingerprint)), None)
+                       and d.path != str(f.resolve()) and is_duplicate(fp, d.fingerprint) and same(f, i)), None)
         if old_id is not None:
             _mark_duplicate(row, doc, old_id, chunks_by_doc.get(old_id, []), report)
             documents[old_id].also_in = sorted({*documents[old_id].also_in, doc.source})

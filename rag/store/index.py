@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DiskFullError, IndexFormatError, IndexStateError
-from ..types import Chunk
+from ..types import DEFAULT_COLLECTION, Chunk
 from ..vi.abbreviations import learn as learn_abbreviations
 from ..vi.vocab import Vocabulary
 from .units import FILES as UNIT_FILES
@@ -76,6 +76,8 @@ class DocumentRecord:
     ocr_pages: list[int] = field(default_factory=list)
     fingerprint: list[int] = field(default_factory=list)  # near-duplicate detection (ingest.dedup)
     also_in: list[str] = field(default_factory=list)  # other files holding the same text
+    # who may read it (issue #14); records written before collections existed read as "chung"
+    collection: str = DEFAULT_COLLECTION
 
     @classmethod
     def from_json(cls, raw: object) -> DocumentRecord:

@@ -100,7 +100,7 @@ class LocalStore:
         n = len(index.chunks) if flt else min(k, len(index.chunks))
         scores, ids = index.dense.search(np.asarray(query, dtype=np.float32).reshape(1, -1), n)
         hits = [Scored(index.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        return [h for h in hits if flt is None or flt.allows(h.chunk.doc_id, h.chunk.date)][:k]
+        return [h for h in hits if flt is None or _allows(flt, index, h.chunk)][:k]
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
         index = self._index()
@@ -116,7 +116,7 @@ class LocalStore:
             c = index.chunks[int(i)]
             if scores[i] <= 0 or len(out) == k:
                 break
-            if flt is None or flt.allows(c.doc_id, c.date):
+            if flt is None or _allows(flt, index, c):
                 out.append(Scored(c, float(scores[i])))
         return out
 
@@ -126,3 +126,9 @@ class LocalStore:
             return Snapshot("", self.model_id, {}, [], np.zeros((0, self.dim), dtype=np.float32))
         return Snapshot(index.path.name, index.meta.model_id, dict(index.meta.documents), list(index.chunks),
                         np.asarray(index.vectors))
+
+
+def _allows(flt: SearchFilter, index: idx.LoadedIndex, chunk: Chunk) -> bool:
+    """The filter on a passage, with its document's collection from the version's records."""
+    rec = index.meta.documents.get(chunk.doc_id)
+    return flt.allows(chunk.doc_id, chunk.date, rec.collection if rec is not None else None)

@@ -121,9 +121,10 @@ class PostgresStore:
             conn = self._conn
             conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
             self._drop_chunks(doc_id)
-            conn.execute("INSERT INTO documents (doc_id, record, date) VALUES (%s, %s, %s) "
-                         "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date",
-                         (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date))
+            conn.execute("INSERT INTO documents (doc_id, record, date, collection) VALUES (%s, %s, %s, %s) "
+                         "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date, "
+                         "collection = excluded.collection",
+                         (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date, record.collection))
             with conn.cursor() as cur:
                 for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors)):
                     cur.execute(
@@ -201,6 +202,9 @@ class PostgresStore:
         if flt.date_to:
             parts.append(f"{alias}.date <= %s")
             args.append(flt.date_to)
+        if flt.collections is not None:
+            parts.append(f"{alias}.doc_id IN (SELECT doc_id FROM documents WHERE collection = ANY(%s))")
+            args.append(sorted(flt.collections))
         return " AND ".join(parts), args
 
     def dense_top(self, query: np.ndarray, k: int, flt: SearchFilter | None = None) -> list[Scored]:

@@ -20,7 +20,7 @@ from ..ingest.files import collect_paths
 from ..progress import status
 from ..types import Chunk, Document
 from .base import Store
-from .build import FileReport, IndexReport, _doc_ids, _drop_duplicates, _under, read_files
+from .build import FileReport, IndexReport, _doc_ids, _drop_duplicates, _under, collection_of, read_files
 from .index import DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,10 @@ def _groups(todo: list) -> list[list]:
 
 
 def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list[Path] | None = None,
-               rebuild: bool = False, sync: bool = False) -> IndexReport:
+               rebuild: bool = False, sync: bool = False, collection: str | None = None) -> IndexReport:
     """Index `paths` (default: the corpus folder) into `store`. `rebuild`: afterwards the store
-    holds exactly these documents; `sync`: documents whose file left the given folders go."""
+    holds exactly these documents; `sync`: documents whose file left the given folders go;
+    `collection`: where the given documents go (None: each keeps its own, new ones "chung")."""
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files = collect_paths(paths)
     if not files and not sync:
@@ -57,18 +58,22 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
     report = IndexReport()
     documents = store.documents()
     known = dict(documents)
+    known_collections = {r.path: r.collection for r in known.values()}
     roots = [(p.resolve(), p.is_dir()) for p in paths]
     present = {str(f.resolve()) for f in files}
     fresh = read_files(files, _doc_ids(files, {} if rebuild else documents), settings, report)
     if files and len(report.skipped) == len(files):
         raise InputError("Không có tài liệu nào dùng được, chỉ mục giữ nguyên / no usable document, "
                          "index unchanged: " + "; ".join(r for _, r in report.skipped))
-    kept = _drop_duplicates(fresh, {} if rebuild else documents, {}, report)
+    kept = _drop_duplicates(fresh, {} if rebuild else documents, {}, report,
+                            lambda f: collection_of(collection, str(f.resolve()), known_collections))
     todo: list[tuple[Document, list[Chunk], FileReport, Path]] = []
     for f, doc, chunks, row in kept:
         row.status, row.chunks = "indexed", len(chunks)
         old = known.get(doc.doc_id)
-        if old and old.path == str(f.resolve()) and old.content_hash == doc.content_hash and not rebuild:
+        moved = collection is not None and old is not None and old.collection != collection
+        if old and old.path == str(f.resolve()) and old.content_hash == doc.content_hash and not rebuild \
+                and not moved:
             report.reused += len(chunks)
             continue
         todo.append((doc, chunks, row, f))
@@ -88,7 +93,8 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
                 path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
                 content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
                 doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
-                fingerprint=fingerprint(doc.text), also_in=also)
+                fingerprint=fingerprint(doc.text), also_in=also,
+                collection=collection_of(collection, str(f.resolve()), known_collections))
             store.put_document(doc.doc_id, record, chunks, vectors[at:at + len(chunks)])
             at += len(chunks)
         report.embedded += len(texts)

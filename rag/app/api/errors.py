@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...errors import IndexStateError, InputError, ModelError, RagError
+from ...errors import AccessError, IndexStateError, InputError, ModelError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ MAX_JSON_BYTES = 256 * 1024
 
 _STATUS_TEXT = {
     400: "Yêu cầu không hợp lệ / bad request",
+    401: "Cần đăng nhập / authentication required",
+    403: "Không có quyền / forbidden",
     404: "Không tìm thấy / not found",
     405: "Phương thức không được hỗ trợ / method not allowed",
     413: "Dữ liệu gửi lên quá lớn / request body too large",
@@ -52,6 +54,8 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
 
 def status_for(exc: RagError) -> tuple[int, str]:
     """Bad input is the caller's (400); a missing/broken index or model is the service's (503)."""
+    if isinstance(exc, AccessError):
+        return 403, "forbidden"
     if isinstance(exc, InputError):
         return 400, "invalid_input"
     if isinstance(exc, (IndexStateError, ModelError)):

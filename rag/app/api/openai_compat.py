@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...pipeline import Pipeline
 from ...types import Answer, Citation
+from .auth import User
 from .errors import MAX_JSON_BYTES, ApiError
 
 #: model id → answerer (None: the server's RAG_ANSWERER)
@@ -84,19 +85,22 @@ def _source_line(c: Citation) -> str:
 
 
 def install(app: FastAPI, engine) -> None:
+    """With accounts an OpenAI client's API key is the user's token (`auth.User`), and their
+    questions search only what they may read."""
+
     @app.get("/v1/models", tags=["openai"], summary="Các mô hình (cách trả lời) theo chuẩn OpenAI")
-    def models() -> dict:
+    def models(_: User) -> dict:
         return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "hoi-dap-cds"}
                                            for m in MODELS]}
 
     @app.post("/v1/chat/completions", tags=["openai"], max_body_size=MAX_JSON_BYTES,
               summary="Hỏi theo chuẩn OpenAI Chat Completions (`stream` true/false)")
-    def chat_completions(req: ChatRequest) -> Any:
+    def chat_completions(req: ChatRequest, user: User) -> Any:
         if req.model not in MODELS:
             raise ApiError(404, f"Không có mô hình / unknown model {req.model!r}: {', '.join(MODELS)}",
                            "model_not_found")
         _, question = standalone_question(req.messages)
-        answer = engine.run(question, None, None, MODELS[req.model]).answer
+        answer = engine.run(question, None, None, MODELS[req.model], user).answer
         content = cited_text(answer)
         base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": req.model}
         extra = {"citations": answer.to_json_dict()["citations"], "question": answer.question}

@@ -3,7 +3,7 @@
 `rag eval --set … --corpus … --sample 200 --json` with the real model, as a user runs it. The
 slices are drawn with the eval command's fixed seed, so they mix the documents the scorer was fit
 on with held-out ones. Skipped without ../shared/devsets (it is never committed). The index of a
-set is built on first use (12–13 min each on 2 cores); `DEVSETS_INDEX_ROOT=<dir>` reuses indexes
+set is built on first use (12–13 min each on 2 cores, plus ~5 min of sentence vectors); `DEVSETS_INDEX_ROOT=<dir>` reuses indexes
 already built at <dir>/viquad and <dir>/legal.
 
 The floors are the figures measured when the scorer was fitted minus a margin of 0.03: they guard
@@ -30,10 +30,11 @@ pytestmark = [pytest.mark.slow,
 
 # set → (qa file, metric floors before the margin)
 FLOORS = {
-    # measured on the whole sets (2026-11-29): viquad answer 0.655, unanswerable declined 0.092,
-    # answerable declined 0.042; legal answer 0.694, none declined; legal retrieval hit@5 0.965
-    "viquad": ("qa.jsonl", {"answer_accuracy": 0.63, "refusal_recall": 0.06, "max_false_refusal_share": 0.05}),
-    "legal": ("qa.jsonl", {"answer_accuracy": 0.66, "max_false_refusal_share": 0.05}),
+    # measured 2026-11-30 (unit similarity + boosted trees): whole sets viquad answer 0.718,
+    # unanswerable declined 0.108, answerable declined 0.038; this 200-question slice 0.709, 0.068,
+    # 0.047; legal answer 0.704, none declined; legal retrieval hit@5 0.965
+    "viquad": ("qa.jsonl", {"answer_accuracy": 0.70, "refusal_recall": 0.07, "max_false_refusal_share": 0.05}),
+    "legal": ("qa.jsonl", {"answer_accuracy": 0.70, "max_false_refusal_share": 0.05}),
     "legal-retrieval": ("retrieval.jsonl", {"hit@5": 0.95}),
 }
 

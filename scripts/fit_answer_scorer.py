@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.answerers.extractive import _PREFER_VALUE as PREFER_VALUE  # noqa: E402
 from rag.answerers.extractive import ExtractiveAnswerer, _with_antecedent  # noqa: E402
-from rag.answerers.features import FEATURES  # noqa: E402
+from rag.answerers.features import FEATURES, N_OWN  # noqa: E402
 from rag.answerers.scorer import (  # noqa: E402
     ANSWERABLE_FEATURES,
     COSINE_MODEL,
@@ -333,6 +333,16 @@ def main() -> None:
     metrics = {name: {part: scores(oof, ans, threshold, rows, gates) for part, rows in t.items()}
                for name, t in tables.items()}
     print(json.dumps({"threshold": round(threshold, 4), "gates": gates, "metrics": metrics}, indent=1))
+    # the lexical models: the same fit on the columns a source without similarities has
+    lex_tables = {name: {part: [{**r, "x": r["x"][:, :N_OWN]} for r in rows] for part, rows in t.items()}
+                  for name, t in tables.items()}
+    lex_rows = [r for t in lex_tables.values() for r in t["fit"] if r["item"].answerable and len(r["x"])]
+    lex_cand = fit_logistic(np.vstack([r["x"] for r in lex_rows]), np.concatenate([r["y"] for r in lex_rows]),
+                            FEATURES[:N_OWN], args.C)
+    lex_ans, lex_threshold = fit_answerable(lex_cand, lex_tables, gates, args)
+    lex_metrics = {name: {part: scores(lex_cand, lex_ans, lex_threshold, rows, gates) for part, rows in t.items()}
+                   for name, t in lex_tables.items()}
+    print("lexical:", json.dumps(lex_metrics), file=sys.stderr)
     # what a source without similarities stands in with: the typical best passage and best unit
     # (every unit then gets it, so each looks like a question's most similar one)
     tops = np.array([r["x"][:, [FEATURES.index("cosine"), FEATURES.index("sim")]].max(axis=0)
@@ -358,6 +368,8 @@ def main() -> None:
         "cosine_model": COSINE_MODEL,
         "typical": typical,
         "candidate": cand_dict,
+        "lexical": {"candidate": lex_cand.to_dict(), "answerable": lex_ans.to_dict(),
+                    "threshold": round(lex_threshold, 6), "metrics": lex_metrics},
         "answerable": ans.to_dict(),
     }
     WEIGHTS_PATH.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -243,7 +243,7 @@ def test_healthz(http):
 
 def test_metrics_count_requests_latency_and_answers(http):
     ask(http, question=LAO_CAI_Q)
-    ask(http, question="Sao Hỏa có bao nhiêu vệ tinh tự nhiên?")
+    ask(http, question="Yên Bái tích hợp bao nhiêu dịch vụ công trực tuyến?")  # a province no document names
     http.post("/api/ask", json={"question": ""})
     text = http.get("/metrics").text
     samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])

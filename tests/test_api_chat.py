@@ -142,7 +142,7 @@ def test_follow_up_is_resolved_from_earlier_turns(client):
 
 def test_unanswerable_is_declined_without_sources(client):
     done = client.chat.completions.create(model="hoi-dap-cds",
-                                          messages=[{"role": "user", "content": "Sao Hỏa có bao nhiêu vệ tinh?"}])
+                                          messages=[{"role": "user", "content": "Cà Mau có bao nhiêu dịch vụ công?"}])
     assert done.choices[0].message.content == "Không tìm thấy thông tin này trong tài liệu."
     assert done.model_extra["citations"] == []
 

@@ -3,8 +3,8 @@
 `rag eval --set … --corpus … --sample 200 --json` with the real model, as a user runs it. The
 slices are drawn with the eval command's fixed seed, so they mix the documents the scorer was fit
 on with held-out ones. Skipped without ../shared/devsets (it is never committed). The index of a
-set is built on first use (12–13 min each on 2 cores, plus ~5 min of sentence vectors); `DEVSETS_INDEX_ROOT=<dir>` reuses indexes
-already built at <dir>/viquad and <dir>/legal.
+set is built on first use (12–13 min each on 2 cores, plus ~5 min of sentence vectors);
+`DEVSETS_INDEX_ROOT=<dir>` reuses indexes already built at <dir>/viquad and <dir>/legal.
 
 The floors are the figures measured when the scorer was fitted minus a margin of 0.03: they guard
 against regressions. They are below the issue's targets (viquad/legal answer ≥ 0.75, viquad

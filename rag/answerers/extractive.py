@@ -220,11 +220,17 @@ class ExtractiveAnswerer:
         typical = self.scorer.typical.get("cosine", 0.85)
         return [h.cosine if own and h.cosine is not None else typical for h in hits]
 
+    @property
+    def uses_similarity(self) -> bool:
+        """Question–sentence similarities on the scale the scorer was fit on (the packaged e5)."""
+        return self.similarity is not None and self.model_id == COSINE_MODEL
+
     def unit_sims(self, info: QuestionInfo, hits: list[Hit], counts: list[int]) -> np.ndarray:
         """The e5 cosine of the question with every candidate unit, in candidate order. Without
         a similarity source (or with another embedder's scale) every unit gets the typical value
         of the fit data: the similarity features then neither help nor hurt."""
-        if self.similarity is not None and self.model_id == COSINE_MODEL:
+        if self.uses_similarity:
+            assert self.similarity is not None
             sims = self.similarity(info.restored, [h.chunk for h in hits])
             if [len(x) for x in sims] == counts:
                 return np.concatenate(sims) if sims else np.zeros(0)
@@ -272,14 +278,17 @@ class ExtractiveAnswerer:
         if info.answer_type in _PREFER_VALUE:
             typed = allowed & (x[:, FEATURES.index("has_value")] == 1)
             allowed = typed if typed.any() else allowed
-        probs = np.where(allowed, self.scorer.candidate.probabilities(x), 0.0)
+        # without similarities (another embedder, or none) the models fitted without them decide
+        models = self.scorer if self.uses_similarity or self.scorer.lexical is None else self.scorer.lexical
+        xs = x[:, :len(models.candidate.features)]
+        probs = np.where(allowed, models.candidate.probabilities(xs), 0.0)
         best = int(np.argmax(probs))
         top_cos = max(self.cosines(hits))
-        answerable = float(self.scorer.answerable.probabilities(
-            np.asarray(answerable_features(probs, x[best], top_cos)))[0])
+        answerable = float(models.answerable.probabilities(
+            np.asarray(answerable_features(probs, xs[best], top_cos)))[0])
         # the dev sets hold no English questions: their lexical features (a Vietnamese passage
         # covers few English words) say nothing about answerability, so only the rules refuse them
-        if answerable < self.scorer.threshold and not info.english:
+        if answerable < models.threshold and not info.english:
             ans = not_found(info, hits)
             ans.confidence = round(answerable, 4)
             return ans

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..config import PACKAGED_MODEL
 from ..errors import IndexStateError
-from .features import FEATURES
+from .features import FEATURES, N_OWN
 
 WEIGHTS_PATH = Path(__file__).with_name("scorer_weights.json")
 FORMAT_VERSION = 2
@@ -99,6 +99,23 @@ def load_model(d: dict) -> LogisticModel | TreeEnsemble:
 
 
 @dataclass(frozen=True)
+class LexicalModels:
+    """The same two models fitted on the features without question–sentence similarity
+    (`FEATURES[:N_OWN]`), for an answerer whose embedder is not the one the scorer was fit on."""
+
+    candidate: LogisticModel
+    answerable: LogisticModel
+    threshold: float
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LexicalModels:
+        cand = LogisticModel.from_dict(d["candidate"])
+        if cand.features != FEATURES[:N_OWN]:
+            raise ValueError("lexical features differ from rag/answerers/features.py: refit")
+        return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]))
+
+
+@dataclass(frozen=True)
 class AnswerScorer:
     """`candidate` ranks the sentences of the top passages; `answerable` turns the best
     candidate's question-level features into the probability that the passages answer at all,
@@ -114,6 +131,7 @@ class AnswerScorer:
     refuse_without_value: frozenset[str] = frozenset()
     # the fit data's median of a feature, for a source that cannot give it (see `cosines`)
     typical: dict[str, float] = field(default_factory=dict)
+    lexical: LexicalModels | None = None
 
     @property
     def typical_sim(self) -> float:
@@ -142,7 +160,8 @@ class AnswerScorer:
                 raise ValueError(f"unknown gate in {sorted(gates)}")
             return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]),
                        d.get("provenance", {}), gates, frozenset(d.get("refuse_without_value", [])),
-                       {str(k): float(v) for k, v in d.get("typical", {}).items()})
+                       {str(k): float(v) for k, v in d.get("typical", {}).items()},
+                       LexicalModels.from_dict(d["lexical"]) if "lexical" in d else None)
         except (OSError, ValueError, KeyError) as e:
             raise IndexStateError(f"Trọng số bộ chấm câu trả lời hỏng / answer scorer weights unusable "
                                   f"({path}): {e}; python scripts/fit_answer_scorer.py") from None
@@ -160,9 +179,12 @@ ANSWERABLE_FEATURES = ("best", "margin", "best_cov", "best_ctx_cov", "best_passa
 
 
 def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float) -> list[float]:
-    """From the candidates' probabilities and the best one's features."""
+    """From the candidates' probabilities and the best one's features (without the similarity
+    columns, for the lexical models, those count as 0)."""
     order = np.sort(probs)[::-1]
     idx = {name: i for i, name in enumerate(FEATURES)}
+    if len(best_x) < len(FEATURES):
+        best_x = np.concatenate([best_x, np.zeros(len(FEATURES) - len(best_x))])
     return [float(order[0]), float(order[0] - (order[1] if len(order) > 1 else 0.0)),
             float(best_x[idx["cov"]]), float(best_x[idx["ctx_cov"]]), float(best_x[idx["passage_cov"]]),
             float(best_x[idx["entity_in_passage"]]), float(best_x[idx["entity_in_cand"]]), top_cosine,

@@ -75,7 +75,7 @@ class HybridRetriever:
         dn_ids, dn_scores = self.dense_top(q, pool)
         cand = np.union1d(bm_ids[bm[bm_ids] > 0], dn_ids)
         if flt:
-            cand = np.array([i for i in cand if flt.allows(chunks[i].doc_id, chunks[i].date)], dtype=int)
+            cand = cand[chunks.allowed(flt)[cand]]
         if cand.size == 0:
             return []
         dense = np.full(len(chunks), np.nan, dtype=np.float32)

@@ -67,3 +67,25 @@ class ExactDense:
         ids = np.argpartition(-scores, n - 1)[:n] if n < self.ntotal else np.arange(self.ntotal)
         ids = ids[np.argsort(-scores[ids], kind="stable")]
         return scores[ids].reshape(1, -1), ids.reshape(1, -1).astype(np.int64)
+
+
+class RescoredDense:
+    """An approximate FAISS index over 8-bit codes, its candidates re-ranked by their exact
+    cosine from the (memory-mapped) float vectors: the scores the retriever fuses and the
+    answerer reads are true cosines, and asking the graph for `widen`× the candidates wins back
+    most of what the codes cost in recall (bench/results/memory.md)."""
+
+    def __init__(self, index, vectors: np.ndarray, widen: int = 2) -> None:
+        self.index = index
+        self.vectors = vectors
+        self.widen = widen
+        self.ntotal = int(index.ntotal)
+
+    def search(self, q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(q, dtype=np.float32).reshape(1, -1)
+        _, ids = self.index.search(q, min(self.ntotal, self.widen * n))
+        ids = ids[0][ids[0] >= 0]
+        order = np.sort(ids)  # rows read in file order
+        scores = np.asarray(self.vectors[order] @ q[0], dtype=np.float32)
+        best = np.argsort(-scores, kind="stable")[:n]
+        return scores[best].reshape(1, -1), order[best].reshape(1, -1).astype(np.int64)

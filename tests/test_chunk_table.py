@@ -155,3 +155,26 @@ def test_an_empty_table() -> None:
     table = ChunkTable.from_chunks([])
     assert len(table) == 0 and list(table) == [] and table.position("a") is None
     assert table.allowed(SearchFilter(doc_ids={"a"})).tolist() == []
+
+
+def test_document_fingerprints_are_packed_and_round_trip(tmp_path, chunks) -> None:
+    """Fingerprints are most of meta.json: 8 bytes a hash in RAM, a plain list in the file."""
+    from array import array
+
+    from rag.ingest.dedup import fingerprint, is_duplicate
+    from rag.store.index import read_meta
+
+    fp = fingerprint(CORPUS["lao_cai.txt"])
+    emb = FakeEmbedder()
+    record = DocumentRecord(path="/lao_cai.txt", fingerprint=fp)
+    assert isinstance(record.fingerprint, array) and list(record.fingerprint) == fp
+    assert record.fingerprint.itemsize == 8
+    meta = IndexMeta(model_id=emb.model_id, backend=emb.backend, dim=emb.dim, chunking={},
+                     documents={"lao_cai.txt": record})
+    version = write_index(tmp_path / "index", meta, chunks, emb.embed_passages([c.text for c in chunks]))
+    raw = json.loads((version / "meta.json").read_text(encoding="utf-8"))
+    assert raw["documents"]["lao_cai.txt"]["fingerprint"] == fp
+    again = read_meta(tmp_path / "index").documents["lao_cai.txt"]
+    assert again == record and is_duplicate(again.fingerprint, fp)
+    with pytest.raises(ValueError, match="fingerprint"):
+        DocumentRecord(path="/x", fingerprint=[-1])

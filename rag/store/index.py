@@ -30,7 +30,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -74,8 +75,20 @@ class DocumentRecord:
     doc_type: str | None = None
     issuer: str | None = None
     ocr_pages: list[int] = field(default_factory=list)
-    fingerprint: list[int] = field(default_factory=list)  # near-duplicate detection (ingest.dedup)
+    # near-duplicate detection (ingest.dedup): up to 3,001 hashes a document, held as 8 bytes
+    # each (a list of Python ints took ~40 B a value: ~1 KB per passage of the seed documents)
+    fingerprint: Sequence[int] = field(default_factory=lambda: array("Q"))
     also_in: list[str] = field(default_factory=list)  # other files holding the same text
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fingerprint, array):
+            try:
+                self.fingerprint = array("Q", self.fingerprint)
+            except (OverflowError, TypeError) as e:
+                raise ValueError(f"fingerprint of {self.path}: {e}") from None
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "fingerprint": list(self.fingerprint)}
 
     @classmethod
     def from_json(cls, raw: object) -> DocumentRecord:
@@ -101,7 +114,7 @@ class IndexMeta:
     files: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "documents": {k: r.to_json() for k, r in self.documents.items()}}
 
     @classmethod
     def from_json(cls, raw: dict) -> IndexMeta:

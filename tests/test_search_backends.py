@@ -95,3 +95,23 @@ def test_a_large_index_is_written_with_an_8bit_graph_and_loads(tmp_path, monkeyp
     assert loaded.meta.dense_type == "hnsw-sq8"
     scores, ids = loaded.dense.search(x[17], 5)
     assert ids[0][0] == 17 and abs(scores[0][0] - 1.0) < 1e-5
+
+
+def test_rows_read_from_a_mapped_file_equal_the_map(tmp_path):
+    """read_rows/read_range replace memory-map indexing at query time (a mapped page-cache folio
+    counts whole in RSS): same values, any order, errors for rows outside the array."""
+    from rag.store.search_backends import read_range, read_rows
+
+    x = np.random.default_rng(3).normal(size=(500, 24)).astype(np.float32)
+    np.save(tmp_path / "v.npy", x)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    ids = np.array([499, 3, 250, 3, 0])
+    np.testing.assert_array_equal(read_rows(mapped, ids), x[ids])
+    np.testing.assert_array_equal(read_rows(x, ids), x[ids])
+    np.testing.assert_array_equal(read_range(mapped, 17, 40), x[17:40])
+    assert read_range(mapped, 5, 5).shape == (0, 24)
+    flat = np.arange(1000, dtype=np.int32)
+    np.save(tmp_path / "i.npy", flat)
+    np.testing.assert_array_equal(read_range(np.load(tmp_path / "i.npy", mmap_mode="r"), 990, 1000), flat[990:])
+    with pytest.raises(IndexError):
+        read_rows(mapped, np.array([500]))

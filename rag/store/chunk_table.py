@@ -3,7 +3,7 @@
 Python `Chunk` objects cost ≈ 2 KB each (UCS-2 text because of Vietnamese letters, the title
 repeated in every passage, a dict per object): half the RAM of a loaded index. A question only
 reads its top hits and their neighbours, so `ChunkTable` keeps each passage as its JSON line
-(`chunks.jsonl`, memory-mapped, or one bytes buffer for an in-memory index) and, in small numpy
+(in `chunks.jsonl`, read with pread, or one bytes buffer for an in-memory index) and, in small numpy
 arrays, what the other code asks of *every* passage: where its line starts, its id (the answerer
 and the UI look passages up by id), its document and its date (search filters).
 
@@ -15,7 +15,8 @@ and covered by its checksums; an index written before it existed is read by scan
 from __future__ import annotations
 
 import json
-import mmap
+import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -37,14 +38,22 @@ class ChunkTable(Sequence[Chunk]):
     so a caller that edits one changes nothing shared); `position`, `doc_positions` and
     `allowed` answer from the arrays without decoding."""
 
-    def __init__(self, buffer: bytes | mmap.mmap, arrays: dict[str, np.ndarray]) -> None:
-        self._buf = buffer
+    def __init__(self, source: bytes | Path, arrays: dict[str, np.ndarray]) -> None:
+        """`source`: the JSON lines themselves, or the file holding them (read with pread: a
+        memory map would put whole page-cache folios of it in the process's RSS, see
+        search_backends.read_range)."""
+        self._buf = source if isinstance(source, bytes) else None
+        self._fd = None
+        if isinstance(source, Path):
+            self._fd = os.open(source, os.O_RDONLY)
+            weakref.finalize(self, os.close, self._fd)
+        size = len(source) if isinstance(source, bytes) else os.fstat(self._fd).st_size
         self._a = arrays
         self._offsets = arrays["offsets"]
         self._n = len(self._offsets) - 1
-        if self._n < 0 or int(self._offsets[-1]) != len(buffer):
+        if self._n < 0 or int(self._offsets[-1]) != size:
             raise ValueError(f"chunk table covers {int(self._offsets[-1]) if self._n >= 0 else 0} "
-                             f"bytes, chunks.jsonl has {len(buffer)}")
+                             f"bytes, chunks.jsonl has {size}")
         for name in ("ids", "id_order", "doc", "date", "doc_order"):
             if len(arrays[name]) != self._n:
                 raise ValueError(f"chunk table: {name} has {len(arrays[name])} rows, not {self._n}")
@@ -61,24 +70,21 @@ class ChunkTable(Sequence[Chunk]):
 
     @classmethod
     def open(cls, folder: Path) -> ChunkTable:
-        """The table of a version folder: `chunks.jsonl` memory-mapped, the arrays from
+        """The table of a version folder: `chunks.jsonl` read on access, the arrays from
         `chunks.table.npz`, or from one scan of `chunks.jsonl` when the folder predates it."""
         folder = Path(folder)
-        with open(folder / "chunks.jsonl", "rb") as fh:
-            size = fh.seek(0, 2)
-            buffer: bytes | mmap.mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         table_file = folder / TABLE_FILE
         if table_file.exists():
             with np.load(table_file, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in _ARRAYS}
         else:
-            arrays = _scan(bytes(buffer).splitlines(keepends=True))
-        return cls(buffer, arrays)
+            arrays = _scan((folder / "chunks.jsonl").read_bytes().splitlines(keepends=True))
+        return cls(folder / "chunks.jsonl", arrays)
 
     def save(self, folder: Path) -> None:
         """Write `chunks.jsonl` and `chunks.table.npz` into a (new) version folder."""
         with open(folder / "chunks.jsonl", "wb") as fh:
-            fh.write(self._buf)
+            fh.write(self._read(0, int(self._offsets[-1])))
         with open(folder / TABLE_FILE, "wb") as fh:
             np.savez(fh, **self._a)
 
@@ -95,8 +101,15 @@ class ChunkTable(Sequence[Chunk]):
             i += self._n
         if not 0 <= i < self._n:
             raise IndexError(f"passage {i} of {self._n}")
-        raw = self._buf[int(self._offsets[i]):int(self._offsets[i + 1])]
-        return Chunk(**json.loads(raw))
+        return Chunk(**json.loads(self._read(int(self._offsets[i]), int(self._offsets[i + 1]))))
+
+    def _read(self, start: int, end: int) -> bytes:
+        if self._buf is not None:
+            return self._buf[start:end]
+        data = os.pread(self._fd, end - start, start)
+        if len(data) != end - start:
+            raise ValueError(f"chunks.jsonl ends at {start + len(data)}, passage runs to {end}")
+        return data
 
     def __iter__(self) -> Iterator[Chunk]:
         for i in range(self._n):

@@ -10,9 +10,47 @@ corpora, are loaded with faiss.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+
+
+def read_range(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """`arr[start:stop]` (rows of a memory-mapped .npy array) read with pread into fresh memory.
+
+    Touching a mapped file maps far more than the bytes read: Linux maps a page-cache folio
+    whole (measured: 40 random rows of a 88 MB vectors.npy put 48 MB of it in the process's RSS,
+    the first question all of it). A read copies only what is asked, and the page cache it
+    leaves behind is the kernel's to drop, not the process's memory."""
+    if not isinstance(arr, np.memmap) or arr.filename is None or stop <= start:
+        return np.asarray(arr[start:stop])
+    row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+    fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        data = os.pread(fd, (stop - start) * row, arr.offset + start * row)
+    finally:
+        os.close(fd)
+    return np.frombuffer(data, dtype=arr.dtype).reshape(stop - start, *arr.shape[1:])
+
+
+def read_rows(arr: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`arr[ids]` for a few scattered rows, read like `read_range`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not isinstance(arr, np.memmap) or arr.filename is None:
+        return np.asarray(arr[ids])
+    row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+    out = np.empty((len(ids), *arr.shape[1:]), dtype=arr.dtype)
+    view = out.reshape(len(ids), -1).view(np.uint8)
+    fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        for j, i in enumerate(ids.tolist()):
+            if not 0 <= i < arr.shape[0]:
+                raise IndexError(f"row {i} of {arr.shape[0]}")
+            view[j] = np.frombuffer(os.pread(fd, row, arr.offset + i * row), dtype=np.uint8)
+    finally:
+        os.close(fd)
+    return out
 
 
 class BM25Matrix:
@@ -50,7 +88,7 @@ class BM25Matrix:
                 continue
             start = int(self.indptr[t])
             end = int(self.indptr[t + 1]) if t + 1 < len(self.indptr) else len(self.data)
-            np.add.at(scores, np.asarray(self.indices[start:end]), np.asarray(self.data[start:end]))
+            np.add.at(scores, read_range(self.indices, start, end), read_range(self.data, start, end))
         return scores
 
 
@@ -86,6 +124,6 @@ class RescoredDense:
         _, ids = self.index.search(q, min(self.ntotal, self.widen * n))
         ids = ids[0][ids[0] >= 0]
         order = np.sort(ids)  # rows read in file order
-        scores = np.asarray(self.vectors[order] @ q[0], dtype=np.float32)
+        scores = np.asarray(read_rows(self.vectors, order) @ q[0], dtype=np.float32)
         best = np.argsort(-scores, kind="stable")[:n]
         return scores[best].reshape(1, -1), order[best].reshape(1, -1).astype(np.int64)

@@ -115,3 +115,5 @@ def test_rows_read_from_a_mapped_file_equal_the_map(tmp_path):
     np.testing.assert_array_equal(read_range(np.load(tmp_path / "i.npy", mmap_mode="r"), 990, 1000), flat[990:])
     with pytest.raises(IndexError):
         read_rows(mapped, np.array([500]))
+    many = np.random.default_rng(4).integers(0, 500, 5000)  # past MAX_ROW_READS: the map is indexed
+    np.testing.assert_array_equal(read_rows(mapped, many), x[many])

@@ -34,10 +34,15 @@ def read_range(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
     return np.frombuffer(data, dtype=arr.dtype).reshape(stop - start, *arr.shape[1:])
 
 
+#: above this many rows (a filtered search scores every passage) one read per row costs more
+#: than mapping the file: `read_rows` indexes the map instead
+MAX_ROW_READS = 4096
+
+
 def read_rows(arr: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """`arr[ids]` for a few scattered rows, read like `read_range`."""
     ids = np.asarray(ids, dtype=np.int64)
-    if not isinstance(arr, np.memmap) or arr.filename is None:
+    if not isinstance(arr, np.memmap) or arr.filename is None or len(ids) > MAX_ROW_READS:
         return np.asarray(arr[ids])
     row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
     out = np.empty((len(ids), *arr.shape[1:]), dtype=arr.dtype)

@@ -96,14 +96,15 @@ def measure(index_dir: Path, queries: Path, questions: list[str]) -> dict[str, o
     load_s = time.perf_counter() - t0
     gc.collect()
     after_load = _status()
-    times = []
+    times, cpu = [], []
     for q in questions:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         pipeline.run(q)
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)  # less swayed than wall time by other processes
     gc.collect()
     return {"n": len(loaded.chunks), "base": base, "after_load": after_load, "after_queries": _status(),
-            "load_s": load_s, "query_s": times}
+            "load_s": load_s, "query_s": times, "query_cpu_s": cpu}
 
 
 # ------------------------------------------------------------------ parent: build the indexes
@@ -131,7 +132,9 @@ def _seed_parts():
 
 def build_indexes(n: int, work: Path, rng: np.random.Generator) -> dict[str, object]:
     """`work/before` and `work/after`: one index each, sharing every file but the dense index,
-    the chunk table and meta.json. Returns the query vectors' exact top-10 and build facts."""
+    the chunk table and meta.json (hard links). Files already in `work/shared` from an earlier
+    run of the same size are reused (passages and BM25 are deterministic, the vectors are made
+    again from the same seed). Returns build facts, dense recall included."""
     import bm25s
     import faiss
     from scale import make_queries, make_vectors
@@ -144,23 +147,23 @@ def build_indexes(n: int, work: Path, rng: np.random.Generator) -> dict[str, obj
     seeds, records, seed_tokens = _seed_parts()
     info: dict[str, object] = {"seed_chunks": len(seeds), "seed_docs": len(records)}
     shared = work / "shared"
-    shared.mkdir(parents=True)
+    shared.mkdir(parents=True, exist_ok=True)
+    reuse = (shared / "chunks.table.npz").is_file() and (shared / "bm25" / "params.index.json").is_file()
     t0 = time.perf_counter()
-    copies = math.ceil(n / len(seeds))
     documents: dict[str, object] = {}
     sizes, ids, docs, dates, tokens = [], [], [], [], []
     df: dict[str, int] = {}
-    with open(shared / "chunks.jsonl", "wb") as fh:
-        for copy in range(copies):
-            for j, c in enumerate(seeds):
-                if len(ids) == n:
-                    break
+    with open(os.devnull if reuse else shared / "chunks.jsonl", "wb") as fh:
+        for copy in range(math.ceil(n / len(seeds))):
+            for j, c in enumerate(seeds[:n - copy * len(seeds)]):
                 doc_id = f"{copy:06d}_{c.doc_id}"
                 if doc_id not in documents:
                     rec = records[c.doc_id]
                     documents[doc_id] = idx.DocumentRecord(**{**rec.__dict__, "path": f"/corpus/{doc_id}",
                                                               "source": doc_id, "chunks": 0})
                 documents[doc_id].chunks += 1
+                if reuse:
+                    continue
                 chunk = type(c)(**{**c.__dict__, "chunk_id": f"{copy:08x}{j:08x}", "doc_id": doc_id,
                                    "source": doc_id})
                 line = chunk_line(chunk)
@@ -172,30 +175,33 @@ def build_indexes(n: int, work: Path, rng: np.random.Generator) -> dict[str, obj
                 tokens.append(seed_tokens[j])
                 for t in set(seed_tokens[j]):
                     df[t] = df.get(t, 0) + 1
-    np.savez(shared / "chunks.table.npz", **table_arrays(sizes, ids, docs, dates))
-    info["write_chunks_s"] = round(time.perf_counter() - t0, 1)
-    t0 = time.perf_counter()
-    retriever = bm25s.BM25()
-    retriever.index(tokens, show_progress=False)
-    retriever.save(str(shared / "bm25"), show_progress=False)
-    del retriever, tokens
-    info["bm25_s"] = round(time.perf_counter() - t0, 1)
-    (shared / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
-    seed_texts = [c.text for c in seeds]
-    (shared / "vocab.json").write_text(json.dumps(Vocabulary.build(seed_texts).to_dict(), ensure_ascii=False),
-                                       encoding="utf-8")
-    (shared / "abbreviations.json").write_text(json.dumps(learn_abbreviations(seed_texts), ensure_ascii=False),
-                                               encoding="utf-8")
+    info["reused_passages_and_bm25"] = reuse
+    if not reuse:
+        np.savez(shared / "chunks.table.npz", **table_arrays(sizes, ids, docs, dates))
+        info["write_chunks_s"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        retriever.save(str(shared / "bm25"), show_progress=False)
+        del retriever, tokens
+        info["bm25_s"] = round(time.perf_counter() - t0, 1)
+        (shared / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
+        seed_texts = [c.text for c in seeds]
+        (shared / "vocab.json").write_text(json.dumps(Vocabulary.build(seed_texts).to_dict(), ensure_ascii=False),
+                                           encoding="utf-8")
+        (shared / "abbreviations.json").write_text(json.dumps(learn_abbreviations(seed_texts),
+                                                              ensure_ascii=False), encoding="utf-8")
     x = make_vectors(n, rng)
     np.save(shared / "vectors.npy", x)
     q = make_queries(x, 200, rng)
     np.save(work / "queries.npy", q)
     truth = exact_top10(x, q)
+    t0 = time.perf_counter()
+    graph = idx.build_dense(x, "hnsw")  # rag's float HNSW: the format before
+    graph_s = time.perf_counter() - t0
     recall: dict[str, object] = {}
     for name, dense_type in (("before", "hnsw"), ("after", idx.choose_dense_type(n))):
-        t0 = time.perf_counter()
-        index = idx.build_dense(x, dense_type)
-        build_s = time.perf_counter() - t0
+        index = graph if dense_type == "hnsw" else _same_graph_8bit(graph, x)
         folder = work / name / "v-20000101T000000-1-1"
         folder.mkdir(parents=True)
         for f in shared.rglob("*"):
@@ -209,22 +215,40 @@ def build_indexes(n: int, work: Path, rng: np.random.Generator) -> dict[str, obj
             t = time.perf_counter()
             found.append(searcher.search(q[i:i + 1], 10)[1][0])
             times.append(time.perf_counter() - t)
-        recall[name] = {"dense_type": dense_type, "build_s": round(build_s, 1),
+        recall[name] = {"dense_type": dense_type, "graph_build_s": round(graph_s, 1),
                         "recall_at_10": float(np.mean([len(set(f.tolist()) & t) / 10 for f, t in zip(found, truth)])),
                         "search_p50_ms": 1000 * float(np.median(times))}
-        del index, searcher
         meta = idx.IndexMeta(model_id=MODEL_ID, backend="fixed", dim=DIM, chunking={}, documents=documents,
                              dense_type=dense_type, created="bench", n_chunks=n)
         meta.files = idx.checksums(folder)
         (folder / "meta.json").write_text(json.dumps(meta.to_json(), ensure_ascii=False), encoding="utf-8")
         (work / name / "CURRENT").write_text(folder.name + "\n", encoding="ascii")
-        print(f"[memory] {n:,} {name}: {dense_type} built in {build_s:.0f} s, recall@10 "
-              f"{recall[name]['recall_at_10']:.3f}", file=sys.stderr, flush=True)
+        print(f"[memory] {n:,} {name}: {dense_type}, recall@10 {recall[name]['recall_at_10']:.3f}",
+              file=sys.stderr, flush=True)
     info["dense"] = recall
     info["documents"] = len(documents)
     info["disk_mb"] = {p.name: round(sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 2**20, 1)
                        for p in (work / "before", work / "after")}
     return info
+
+
+def _same_graph_8bit(graph, x: np.ndarray):
+    """The 8-bit index on the float index's graph: one HNSW build per size instead of two (at 1M
+    each takes 5-30 min here). Its size is what rag's own 8-bit build has (the graph is M links a
+    node either way); rag builds that graph with 8-bit distances, whose recall
+    tests/test_search_backends.py checks and which gave the same recall@10 as the float graph at
+    60k and 100k (0.9995/0.9995, 0.993/0.992; bench/README.md)."""
+    import faiss
+
+    from rag.store import index as idx
+
+    sq = faiss.IndexHNSWSQ(x.shape[1], faiss.ScalarQuantizer.QT_8bit, idx.HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    sq.train(x)
+    sq.hnsw = graph.hnsw
+    sq.storage.add(x)
+    sq.ntotal = graph.ntotal
+    sq.hnsw.efSearch = idx.HNSW_EF_SEARCH
+    return sq
 
 
 def exact_top10(x: np.ndarray, q: np.ndarray) -> list[set[int]]:
@@ -282,6 +306,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--questions", type=int, default=100, help="questions answered after loading")
     p.add_argument("--before", default=BEFORE_REV, help="git revision with the old format")
     p.add_argument("--quick", action="store_true", help="60k chunks (just above exact search), 30 questions")
+    p.add_argument("--work", type=Path, help="keep the generated indexes here (default: a temporary folder, "
+                   "removed); passages and BM25 already there for a size are reused")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "memory.json",
                    help="JSON results; the Markdown table goes beside it (.md)")
     p.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
@@ -305,7 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ragbench-memory-") as tmp:
         before_code = export_before(args.before, Path(tmp) / "before-code")
         for n in sizes:
-            work = Path(tmp) / f"n{n}"
+            work = (args.work or Path(tmp)) / f"n{n}"
+            for name in ("before", "after"):  # made again each run: dense index, meta.json, links
+                subprocess.run(["rm", "-rf", str(work / name)], check=True)
             with load_probe() as lp:
                 info = build_indexes(n, work, np.random.default_rng(n))
             info["build_load"] = lp.as_dict()
@@ -317,8 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"[memory] {n:,} {name}: {table[-1]}", file=sys.stderr, flush=True)
             results["sizes"][n] = info  # type: ignore[index]
             write_json(args.out, results)
-            for p in work.iterdir():  # the next size needs the disk more than this one
-                subprocess.run(["rm", "-rf", str(p)], check=True)
+            if not args.work:  # the next size needs the disk more than this one
+                subprocess.run(["rm", "-rf", str(work)], check=True)
     md = markdown_table(HEADERS, table)
     args.out.with_suffix(".md").write_text(md + "\n", encoding="utf-8")
     print(md)

@@ -568,6 +568,11 @@ def check(index_dir: Path) -> tuple[Path, list[str], list[str]]:
         "không có mã kiểm tra / no checksums recorded (index written before they existed): "
         "lập chỉ mục lại một lần để ghi / run `rag index <your folders>` once to record them "
         "(nothing is re-embedded)"]
+    if not (version / TABLE_FILE).exists():
+        warnings.append(
+            f"không có {TABLE_FILE} / no {TABLE_FILE} (index written before it existed): mỗi lần nạp "
+            "phải đọc toàn bộ chunks.jsonl / every load reads all of chunks.jsonl; chạy / run "
+            "`rag index` một lần để ghi / once to write it (nothing is re-embedded)")
     if not problems:
         try:
             load_version(version, full_check=True)

@@ -1,7 +1,8 @@
 """The passages of an index, decoded on access instead of held as a million `Chunk` objects.
 
 Python `Chunk` objects cost ≈ 2 KB each (UCS-2 text because of Vietnamese letters, the title
-repeated in every passage, a dict per object): half the RAM of a loaded index. A question only
+repeated in every passage, a dict per object): the largest part of a loaded index's RAM
+(bench/README.md, "Memory per chunk"). A question only
 reads its top hits and their neighbours, so `ChunkTable` keeps each passage as its JSON line
 (in `chunks.jsonl`, read with pread, or one bytes buffer for an in-memory index) and, in small numpy
 arrays, what the other code asks of *every* passage: where its line starts, its id (the answerer

@@ -24,7 +24,7 @@ from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check an
     holds_asked_role,
 )
 from ..search.query import ORDINAL_WORDS, QuestionInfo
-from ..types import Answer, Chunk, Hit
+from ..types import Answer, Chunk, Hit, Passages
 from ..vi.abbreviations import Abbreviations
 from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..vi.text import bm25_tokens, fold, split_sentences
@@ -125,26 +125,43 @@ class _Memo:
             self._data.popitem(last=False)
 
 
+class _ListPassages:
+    """`Passages` over a plain list (tests, an answerer handed a few chunks)."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self._chunks = chunks
+        self._where = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._docs: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            self._docs.setdefault(c.doc_id, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def __getitem__(self, i: int) -> Chunk:
+        return self._chunks[i]
+
+    def position(self, chunk_id: str) -> int | None:
+        return self._where.get(chunk_id)
+
+    def doc_positions(self, doc_id: str) -> list[int]:
+        return self._docs.get(doc_id, [])
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Passages | Iterable[Chunk] = (),
                  abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
                  model_id: str | None = None) -> None:
         self.idf = idf or {}
         self.abbreviations = abbreviations or Abbreviations()
         self._scorer = scorer
         self.model_id = model_id  # the embedder behind the hits' cosines
-        self._doc_text: dict[str, str] = {}
-        self._prev: dict[str, str] = {}
+        # passages are read on demand (a hit's predecessor, its whole document), never all held
+        self._passages = chunks if isinstance(chunks, Passages) else _ListPassages(list(chunks))
         self._memo = _Memo(4096)  # chunk id → folded context, its tokens
         self._doc_memo = _Memo(64)  # doc id → folded document
-        last: Chunk | None = None
-        for c in chunks:
-            self._doc_text[c.doc_id] = self._doc_text.get(c.doc_id, c.title) + "\n" + c.text
-            if last is not None and last.doc_id == c.doc_id:
-                self._prev[c.chunk_id] = last.text
-            last = c
 
     def _weight(self, term: str) -> float:
         return self.idf.get(term, 3.0)
@@ -170,10 +187,27 @@ class ExtractiveAnswerer:
         toks = bm25_tokens(text if expanded else self.abbreviations.expand(text))
         return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:])}
 
+    def _previous_text(self, chunk: Chunk) -> str:
+        """The text of the passage just before this one in the index, when of the same document."""
+        i = self._passages.position(chunk.chunk_id)
+        if not i:  # not in the index, or its first passage
+            return ""
+        before = self._passages[i - 1]
+        return before.text if before.doc_id == chunk.doc_id else ""
+
+    def _doc_text(self, chunk: Chunk) -> str:
+        """The chunk's document as its title and passages, one per line (the chunk alone when
+        the index does not hold it)."""
+        where = self._passages.doc_positions(chunk.doc_id)
+        if not len(where):
+            return chunk.text
+        texts = [self._passages[int(i)] for i in where]
+        return "\n".join([texts[0].title, *(c.text for c in texts)])
+
     def context(self, chunk: Chunk) -> str:
         """The chunk with its title and the passage before it (a split paragraph's lead-in), its
         abbreviations spelled out after it."""
-        return self.abbreviations.expand(f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}")
+        return self.abbreviations.expand(f"{chunk.title}\n{self._previous_text(chunk)}\n{chunk.text}")
 
     def _context_facts(self, chunk: Chunk) -> tuple[str, set[str]]:
         """Folded context and its tokens, memoized: the same passages come back question after
@@ -188,7 +222,7 @@ class ExtractiveAnswerer:
     def _folded_doc(self, chunk: Chunk) -> str:
         doc = self._doc_memo.get(chunk.doc_id)
         if doc is None:
-            doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+            doc = fold(self._doc_text(chunk))
             self._doc_memo.put(chunk.doc_id, doc)
         return doc
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..embedders.base import Embedder
 from ..store.index import LoadedIndex
+from ..store.search_backends import read_rows
 from ..types import Hit, SearchFilter
 from ..vi.abbreviations import Abbreviations
 from ..vi.text import bm25_terms, has_diacritics
@@ -83,15 +84,14 @@ class HybridRetriever:
         cand = np.union1d(bm_ids[bm[bm_ids] > 0], dn_ids)
         if flt:
             docs = self.index.meta.documents
-            cand = np.array([i for i in cand if flt.allows(chunks[i].doc_id, chunks[i].date,
-                                                           collection_of(docs, chunks[i].doc_id))], dtype=int)
+            cand = cand[chunks.allowed(flt, lambda doc_id: collection_of(docs, doc_id))[cand]]
         if cand.size == 0:
             return []
         dense = np.full(len(chunks), np.nan, dtype=np.float32)
         dense[dn_ids] = dn_scores
         missing = cand[np.isnan(dense[cand])]
         if missing.size:  # BM25-only candidates: exact cosine from the stored vectors
-            dense[missing] = np.asarray(self.index.vectors[missing]) @ q
+            dense[missing] = read_rows(self.index.vectors, missing) @ q
         d = dense[cand] - float(np.min(dense[cand]))
         # e5 cosines sit in a narrow band (~0.7-0.9): stretch them over the candidates
         fused = (1 - self.dense_weight) * normalize(bm[cand]) + self.dense_weight * normalize(d)

@@ -19,6 +19,7 @@ from ..vi.abbreviations import learn as learn_abbreviations
 from ..vi.vocab import Vocabulary
 from . import index as idx
 from .base import Snapshot
+from .chunk_table import ChunkTable
 from .search_backends import ExactDense
 
 
@@ -48,10 +49,11 @@ def load_snapshot(snap: Snapshot, label: str, dim: int) -> idx.LoadedIndex:
         for t in set(toks):
             df[t] = df.get(t, 0) + 1
     dense_type = idx.choose_dense_type(len(chunks))
-    dense = ExactDense(vectors) if dense_type == "flat" else idx.build_dense(vectors, dense_type)
+    dense = ExactDense(vectors) if dense_type == "flat" else \
+        idx.dense_searcher(idx.build_dense(vectors, dense_type), vectors, dense_type)
     # the vocabulary and abbreviations round-trip through JSON as a local version's files do
     vocab = Vocabulary.from_dict(json.loads(json.dumps(Vocabulary.build(c.text for c in chunks).to_dict())))
     meta = idx.IndexMeta(model_id=snap.model_id, backend="", dim=dim, chunking={}, documents=snap.documents,
                          dense_type=dense_type, n_chunks=len(chunks))
-    return idx.LoadedIndex(Path(label), meta, chunks, dense, _BM25(corpus_tokens), vocab, vectors, df,
-                           learn_abbreviations(c.text for c in chunks))
+    return idx.LoadedIndex(Path(label), meta, ChunkTable.from_chunks(chunks), dense, _BM25(corpus_tokens), vocab,
+                           vectors, df, learn_abbreviations(c.text for c in chunks))

@@ -16,7 +16,6 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict
 from importlib import resources
 
 import numpy as np
@@ -124,7 +123,7 @@ class PostgresStore:
             conn.execute("INSERT INTO documents (doc_id, record, date, collection) VALUES (%s, %s, %s, %s) "
                          "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date, "
                          "collection = excluded.collection",
-                         (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date, record.collection))
+                         (doc_id, json.dumps(record.to_json(), ensure_ascii=False), record.date, record.collection))
             with conn.cursor() as cur:
                 for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors)):
                     cur.execute(

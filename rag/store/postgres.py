@@ -6,6 +6,12 @@ index) and a BM25 posting list. Lexical search computes the same BM25 as the loc
 "lucene" scoring over `bm25_terms`) inside the database, so rankings agree. Every write is one
 transaction that also bumps `corpus_stats.version` and sends NOTIFY `rag_store`: a killed writer
 leaves the previous state, and readers learn of a change by one small query.
+
+With a read replica (`read_url`, a streaming hot standby of the same database) the searches, the
+snapshot and the version go there and the writes and the document list stay on the primary.
+NOTIFY does not cross to a replica, so `wait_for_change` polls its version row instead; and a
+process that has just written waits (a few seconds at most) until the replica has replayed its
+write before it reads, so it never answers from a state older than its own write.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import resources
 
@@ -32,6 +40,10 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 NOTIFY_CHANNEL = "rag_store"
 #: HNSW candidates per search; pgvector's default (40) loses recall at k=20+ candidates
 EF_SEARCH = 200
+#: seconds a process that wrote waits for the replica to replay its write before reading anyway
+REPLICA_CATCH_UP = 10.0
+#: how often `wait_for_change` reads a replica's version row (NOTIFY does not reach replicas)
+REPLICA_POLL = 0.1
 _MIGRATION = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
 
@@ -42,6 +54,23 @@ def is_url(value: str) -> bool:
 def shown_url(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _connect(url: str, what: tuple[str, str] = ("PostgreSQL", "")):
+    """An autocommit connection, or one bilingual line saying which server (Vietnamese, English)
+    could not be reached."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise IndexStateError(f"Không kết nối được {what[0]} / cannot connect to {what[1]}{shown_url(url)}: "
+                              f"{first}") from None
+
+
+def _version(conn) -> int:
+    return int(conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -56,28 +85,72 @@ class PostgresStore:
     """`rag.store.base.Store` in one PostgreSQL database. The schema is created on first use for
     `model_id` and `dim`; a store made for another embedding model is refused."""
 
-    def __init__(self, url: str, model_id: str, dim: int) -> None:
+    def __init__(self, url: str, model_id: str, dim: int, read_url: str = "") -> None:
         try:
-            import psycopg
+            import psycopg  # noqa: F401
             from pgvector.psycopg import register_vector
         except ImportError:
             raise InputError("Thiếu thư viện PostgreSQL / PostgreSQL client missing: "
                              "pip install 'hoi-dap-cds[postgres]'") from None
-        self.url, self.model_id, self.dim = url, model_id, dim
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise IndexStateError(f"Không kết nối được PostgreSQL / cannot connect to {shown_url(url)}: "
-                                  f"{first}") from None
+        self.url, self.read_url, self.model_id, self.dim = url, read_url, model_id, dim
+        self._conn = _connect(url)
         self._lock = threading.Lock()  # one connection, used by one thread at a time
+        self._written = 0  # the version of this process's last write (what a replica must reach)
         self._migrate()
         register_vector(self._conn)
         self._conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         self._check_model()
+        if read_url:
+            self._read = _connect(read_url, ("bản sao đọc", "the read replica "))
+            self._read_lock = threading.Lock()
+            self._await_replica_schema()
+            register_vector(self._read)
+            self._read.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        else:
+            self._read, self._read_lock = self._conn, self._lock
 
     def close(self) -> None:
+        if self._read is not self._conn:
+            self._read.close()
         self._conn.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator:
+        """The connection searches read from, locked; on a replica, first caught up with this
+        process's own last write."""
+        with self._read_lock:
+            if self._read is not self._conn and self._written:
+                deadline = time.monotonic() + REPLICA_CATCH_UP
+                while _version(self._read) < self._written:
+                    if time.monotonic() > deadline:
+                        log.warning("read replica %s is behind the primary by more than %.0f s",
+                                    shown_url(self.read_url), REPLICA_CATCH_UP)
+                        break
+                    time.sleep(0.02)
+                else:
+                    self._written = 0
+            yield self._read
+
+    def _await_replica_schema(self) -> None:
+        """A replica created with the primary (or before its first start) gets the schema a moment
+        after the primary applied it: wait for it, and refuse a URL that is no replica of it."""
+        want = self.schema_version()
+        deadline = time.monotonic() + REPLICA_CATCH_UP
+        while True:
+            got = self._read.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0] and \
+                self._read.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            if got and got >= want:
+                break
+            if time.monotonic() > deadline:
+                raise IndexStateError(
+                    f"Bản sao đọc {shown_url(self.read_url)} chưa có lược đồ của kho chính / the read replica "
+                    f"lacks the primary's schema (version {want}) after {REPLICA_CATCH_UP:.0f} s: is it a "
+                    f"streaming replica of {shown_url(self.url)}?")
+            time.sleep(0.1)
+        meta = dict(self._read.execute("SELECT key, value FROM store_meta").fetchall())
+        if meta.get("model_id") != self.model_id:
+            raise IndexStateError(f"Bản sao đọc {shown_url(self.read_url)} giữ kho của mô hình khác / the read "
+                                  f"replica holds a store of '{meta.get('model_id')}', not '{self.model_id}'")
 
     # ------------------------------------------------------------------ schema
 
@@ -138,6 +211,7 @@ class PostgresStore:
             conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, "
                          "version = version + 1 WHERE id = 1", (len(chunks), sum(map(len, terms))))
             self._notify()
+        self._written = _version(self._conn)
 
     def delete_document(self, doc_id: str) -> bool:
         with self._lock, self._conn.transaction():
@@ -147,7 +221,9 @@ class PostgresStore:
             if gone:
                 self._conn.execute("UPDATE corpus_stats SET version = version + 1 WHERE id = 1")
                 self._notify()
-            return bool(gone)
+        if gone:
+            self._written = _version(self._conn)
+        return bool(gone)
 
     def _drop_chunks(self, doc_id: str) -> None:
         """Inside a write transaction: remove the document's passages (their postings cascade)
@@ -169,23 +245,33 @@ class PostgresStore:
         return {d: DocumentRecord.from_json(r) for d, r in rows}
 
     def version(self) -> str:
-        with self._lock:
-            return str(self._conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
+        with self._reading() as conn:
+            return str(_version(conn))
 
     def wait_for_change(self, since: str, timeout: float) -> str | None:
-        """Block until a write commits a version other than `since` (the writer's NOTIFY, sent
-        at commit) or `timeout` seconds pass; returns the new version, or None. Listening starts
-        before the version is read, so a write between the two is not missed."""
+        """Block until a write commits a version other than `since` or `timeout` seconds pass;
+        returns the new version, or None. On the primary the writer's NOTIFY (sent at commit)
+        wakes it; listening starts before the version is read, so a write between the two is not
+        missed. A replica gets no NOTIFY: its version row is read every REPLICA_POLL seconds."""
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            now = str(conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
-            if now != since:
-                return now
-            for note in conn.notifies(timeout=timeout, stop_after=1):
-                return note.payload
-        return None
+        replica = self._read is not self._conn
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.read_url or self.url, autocommit=True, connect_timeout=10) as conn:
+            if not replica:
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            while True:
+                now = str(_version(conn))
+                if now != since:
+                    return now
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                if not replica:
+                    for note in conn.notifies(timeout=left, stop_after=1):
+                        return note.payload
+                    return None
+                time.sleep(min(REPLICA_POLL, left))
 
     @staticmethod
     def _where(flt: SearchFilter | None, alias: str = "c") -> tuple[str, list]:
@@ -208,10 +294,10 @@ class PostgresStore:
         passages pass it (or the graph is exhausted)."""
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         where, args = self._where(flt)
-        with self._lock, self._conn.transaction():
+        with self._reading() as conn, conn.transaction():
             if flt is not None:
-                self._conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = self._conn.execute(
+                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = conn.execute(
                 f"SELECT chunk, 1 - (embedding <=> %s) AS score FROM chunks c WHERE {where} "
                 "ORDER BY embedding <=> %s LIMIT %s", [q, *args, q, int(k)]).fetchall()
         hits = [Scored(Chunk(**c), float(s)) for c, s in rows]
@@ -234,16 +320,16 @@ class PostgresStore:
                  JOIN chunks c ON c.id = p.chunk CROSS JOIN s
             WHERE {where}
             GROUP BY c.id, c.chunk ORDER BY score DESC, c.id LIMIT %s"""
-        with self._lock:
-            rows = self._conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, *args, int(k)]).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, *args, int(k)]).fetchall()
         return [Scored(Chunk(**c), float(s)) for c, s in rows if s > 0]
 
     def snapshot(self) -> Snapshot:
-        with self._lock, self._conn.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            version = str(self._conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
-            docs = self._conn.execute("SELECT doc_id, record FROM documents ORDER BY seq").fetchall()
-            rows = self._conn.execute("SELECT c.chunk, c.embedding FROM chunks c JOIN documents d USING (doc_id) "
+        with self._reading() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = str(_version(conn))
+            docs = conn.execute("SELECT doc_id, record FROM documents ORDER BY seq").fetchall()
+            rows = conn.execute("SELECT c.chunk, c.embedding FROM chunks c JOIN documents d USING (doc_id) "
                                       "ORDER BY d.seq, c.ord").fetchall()
         vectors = (np.stack([np.asarray(v.to_numpy(), dtype=np.float32) for _, v in rows]) if rows
                    else np.zeros((0, self.dim), dtype=np.float32))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import numpy as np
@@ -28,7 +28,7 @@ from ..types import Answer, Chunk, Hit
 from ..vi.abbreviations import Abbreviations
 from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..vi.text import bm25_tokens, fold, split_sentences
-from .base import citation, not_found
+from .base import CorpusContext, citation, not_found
 from .features import FEATURES, PassageView, candidate_features, question_facts
 from .scorer import COSINE_MODEL, AnswerScorer, answerable_features, default_scorer
 
@@ -125,20 +125,13 @@ class _Memo:
             self._data.popitem(last=False)
 
 
-class ExtractiveAnswerer:
-    name = "extractive"
+class MemoryContext:
+    """`CorpusContext` over passages held in memory (a loaded local index): built in one pass."""
 
-    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
-                 abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
-                 model_id: str | None = None) -> None:
-        self.idf = idf or {}
-        self.abbreviations = abbreviations or Abbreviations()
-        self._scorer = scorer
-        self.model_id = model_id  # the embedder behind the hits' cosines
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = ()) -> None:
+        self._idf = idf or {}
         self._doc_text: dict[str, str] = {}
         self._prev: dict[str, str] = {}
-        self._memo = _Memo(4096)  # chunk id → folded context, its tokens
-        self._doc_memo = _Memo(64)  # doc id → folded document
         last: Chunk | None = None
         for c in chunks:
             self._doc_text[c.doc_id] = self._doc_text.get(c.doc_id, c.title) + "\n" + c.text
@@ -146,8 +139,37 @@ class ExtractiveAnswerer:
                 self._prev[c.chunk_id] = last.text
             last = c
 
+    def prefetch(self, chunks: Sequence[Chunk], terms: Sequence[str]) -> None:
+        """Everything is at hand already."""
+
+    def previous_text(self, chunk: Chunk) -> str:
+        return self._prev.get(chunk.chunk_id, "")
+
+    def document_text(self, chunk: Chunk) -> str:
+        return self._doc_text.get(chunk.doc_id, chunk.text)
+
+    def idf(self, term: str) -> float | None:
+        return self._idf.get(term)
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
+                 abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
+                 model_id: str | None = None, context: CorpusContext | None = None) -> None:
+        """`idf` and `chunks` (the corpus in memory) or `context` (the corpus asked for what a
+        question needs) give the answerer its neighbouring passages, documents and word weights."""
+        self.corpus: CorpusContext = context or MemoryContext(idf, chunks)
+        self.abbreviations = abbreviations or Abbreviations()
+        self._scorer = scorer
+        self.model_id = model_id  # the embedder behind the hits' cosines
+        self._memo = _Memo(4096)  # chunk id → folded context, its tokens
+        self._doc_memo = _Memo(64)  # doc id → folded document
+
     def _weight(self, term: str) -> float:
-        return self.idf.get(term, 3.0)
+        idf = self.corpus.idf(term)
+        return 3.0 if idf is None else idf
 
     def _coverage(self, terms: list[str], tokens: set[str]) -> float:
         """Rarity-weighted share of the question's words, and of its adjacent word pairs, found
@@ -173,7 +195,7 @@ class ExtractiveAnswerer:
     def context(self, chunk: Chunk) -> str:
         """The chunk with its title and the passage before it (a split paragraph's lead-in), its
         abbreviations spelled out after it."""
-        return self.abbreviations.expand(f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}")
+        return self.abbreviations.expand(f"{chunk.title}\n{self.corpus.previous_text(chunk)}\n{chunk.text}")
 
     def _context_facts(self, chunk: Chunk) -> tuple[str, set[str]]:
         """Folded context and its tokens, memoized: the same passages come back question after
@@ -188,7 +210,7 @@ class ExtractiveAnswerer:
     def _folded_doc(self, chunk: Chunk) -> str:
         doc = self._doc_memo.get(chunk.doc_id)
         if doc is None:
-            doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+            doc = fold(self.corpus.document_text(chunk))
             self._doc_memo.put(chunk.doc_id, doc)
         return doc
 
@@ -249,6 +271,7 @@ class ExtractiveAnswerer:
         (rag/answerers/features.py); shared with the fitting script."""
         named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
         qf = question_facts(info, [t for t in info.content_terms if t not in named])
+        self.corpus.prefetch([h.chunk for h in hits], qf.terms)
         top_fused = max(h.score for h in hits)
         cosines = self.cosines(hits)
         top_cos = max(cosines)

@@ -31,6 +31,8 @@ import numpy as np
 
 from ..errors import IndexStateError, InputError
 from ..types import Chunk, SearchFilter
+from ..vi.abbreviations import learn as learn_abbreviations
+from ..vi.vocab import gram_counts
 from .base import BM25_B, BM25_K1, Scored, Snapshot
 from .index import DocumentRecord, bm25_corpus_tokens
 
@@ -171,7 +173,20 @@ class PostgresStore:
                 if number == 1:
                     conn.execute("INSERT INTO store_meta VALUES ('model_id', %s), ('dim', %s)",
                                  (self.model_id, str(self.dim)))
+                if number == 3:
+                    self._backfill_query_side()
                 log.info("PostgreSQL store: applied migration %s", name)
+
+    def _backfill_query_side(self) -> None:
+        """Migration 3 on a store that already holds documents: their vocabulary counts and
+        abbreviations, computed as a write would have (inside the migration's transaction)."""
+        docs = self._conn.execute("SELECT doc_id, seq FROM documents ORDER BY seq").fetchall()
+        for doc_id, seq in docs:
+            texts = [t for (t,) in self._conn.execute(
+                "SELECT chunk->>'text' FROM chunks WHERE doc_id = %s ORDER BY ord", (doc_id,))]
+            self._conn.execute("UPDATE documents SET abbreviations = %s WHERE doc_id = %s",
+                               (json.dumps(learn_abbreviations(texts), ensure_ascii=False), doc_id))
+            self._add_grams(gram_counts(texts), seq)
 
     def _check_model(self) -> None:
         meta = dict(self._conn.execute("SELECT key, value FROM store_meta").fetchall())
@@ -194,9 +209,14 @@ class PostgresStore:
             conn = self._conn
             conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
             self._drop_chunks(doc_id)
-            conn.execute("INSERT INTO documents (doc_id, record, date) VALUES (%s, %s, %s) "
-                         "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date",
-                         (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date))
+            texts = [c.text for c in chunks]
+            seq = conn.execute(
+                "INSERT INTO documents (doc_id, record, date, abbreviations) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date, "
+                "abbreviations = excluded.abbreviations RETURNING seq",
+                (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date,
+                 json.dumps(learn_abbreviations(texts), ensure_ascii=False))).fetchone()[0]
+            self._add_grams(gram_counts(texts), seq)
             with conn.cursor() as cur:
                 for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors)):
                     cur.execute(
@@ -227,11 +247,33 @@ class PostgresStore:
 
     def _drop_chunks(self, doc_id: str) -> None:
         """Inside a write transaction: remove the document's passages (their postings cascade)
-        and take them out of the corpus counts BM25 uses."""
-        rows = self._conn.execute("DELETE FROM chunks WHERE doc_id = %s RETURNING n_terms", (doc_id,)).fetchall()
+        and take them out of the corpus counts BM25 and the vocabulary use."""
+        rows = self._conn.execute("DELETE FROM chunks WHERE doc_id = %s RETURNING n_terms, chunk->>'text'",
+                                  (doc_id,)).fetchall()
         if rows:
             self._conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks - %s, n_terms = n_terms - %s "
                                "WHERE id = 1", (len(rows), sum(r[0] for r in rows)))
+            self._drop_grams(gram_counts(r[1] for r in rows))
+
+    def _add_grams(self, counts: dict[str, Counter], seq: int) -> None:
+        """Add a document's spelling counts to the vocabulary (one statement)."""
+        rows = [(g, f, n, (seq << 20) + min(rank, (1 << 20) - 1))
+                for g, forms in counts.items() for rank, (f, n) in enumerate(forms.items())]
+        if rows:
+            self._conn.execute(
+                "INSERT INTO vocab_grams SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT (gram, form) DO UPDATE SET n = vocab_grams.n + excluded.n, "
+                "first = least(vocab_grams.first, excluded.first)", [list(col) for col in zip(*rows)])
+
+    def _drop_grams(self, counts: dict[str, Counter]) -> None:
+        """Take a removed document's spelling counts out; spellings left with none go."""
+        rows = [(g, f, n) for g, forms in counts.items() for f, n in forms.items()]
+        if rows:
+            cols = [list(col) for col in zip(*rows)]
+            self._conn.execute("UPDATE vocab_grams v SET n = v.n - d.n FROM unnest(%s::text[], %s::text[], "
+                               "%s::bigint[]) AS d(gram, form, n) WHERE v.gram = d.gram AND v.form = d.form", cols)
+            self._conn.execute("DELETE FROM vocab_grams v USING unnest(%s::text[], %s::text[]) AS d(gram, form) "
+                               "WHERE v.gram = d.gram AND v.form = d.form AND v.n <= 0", cols[:2])
 
     def _notify(self) -> None:
         self._conn.execute("SELECT pg_notify(%s, (SELECT version::text FROM corpus_stats WHERE id = 1))",
@@ -298,9 +340,9 @@ class PostgresStore:
             if flt is not None:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = conn.execute(
-                f"SELECT chunk, 1 - (embedding <=> %s) AS score FROM chunks c WHERE {where} "
+                f"SELECT chunk, 1 - (embedding <=> %s) AS score, id FROM chunks c WHERE {where} "
                 "ORDER BY embedding <=> %s LIMIT %s", [q, *args, q, int(k)]).fetchall()
-        hits = [Scored(Chunk(**c), float(s)) for c, s in rows]
+        hits = [Scored(Chunk(**c), float(s), i) for c, s, i in rows]
         return sorted(hits, key=lambda h: -h.score)  # relaxed order: re-sort the few returned
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
@@ -315,14 +357,106 @@ class PostgresStore:
                  df AS (SELECT term, count(*)::float8 AS df FROM postings
                         WHERE term = ANY(%s::text[]) GROUP BY term)
             SELECT c.chunk, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
-                                * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score
+                                * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score, c.id
             FROM q JOIN df ON df.term = q.term JOIN postings p ON p.term = q.term
                  JOIN chunks c ON c.id = p.chunk CROSS JOIN s
             WHERE {where}
             GROUP BY c.id, c.chunk ORDER BY score DESC, c.id LIMIT %s"""
         with self._reading() as conn:
             rows = conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, *args, int(k)]).fetchall()
-        return [Scored(Chunk(**c), float(s)) for c, s in rows if s > 0]
+        return [Scored(Chunk(**c), float(s), i) for c, s, i in rows if s > 0]
+
+    # ------------------------------------------------------------------ reading in place (search/, #13)
+    # What a question needs besides the top passages, asked of the database instead of a corpus
+    # loaded into memory: scores of a few named passages, their neighbours and documents, term
+    # frequencies, the vocabulary's counts for the question's words, the learned abbreviations.
+
+    def passage_scores(self, ids: Sequence[int], terms: Sequence[str], query: np.ndarray
+                       ) -> dict[int, tuple[float, float]]:
+        """row id → (BM25 for `terms`, cosine to `query`) of the given passages (the fusion needs
+        both scores of every candidate, and each retriever's top list gives only its own)."""
+        if not ids:
+            return {}
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        sql = """
+            WITH s AS (SELECT n_chunks::float8 AS n, n_terms::float8 / greatest(n_chunks, 1) AS avgdl
+                       FROM corpus_stats WHERE id = 1),
+                 q AS (SELECT unnest(%s::text[]) AS term),
+                 df AS (SELECT term, count(*)::float8 AS df FROM postings
+                        WHERE term = ANY(%s::text[]) GROUP BY term),
+                 bm AS (SELECT p.chunk, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
+                                  * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score
+                        FROM q JOIN df ON df.term = q.term JOIN postings p ON p.term = q.term
+                             JOIN chunks c ON c.id = p.chunk CROSS JOIN s
+                        WHERE p.chunk = ANY(%s::bigint[]) GROUP BY p.chunk)
+            SELECT c.id, coalesce(bm.score, 0), 1 - (c.embedding <=> %s)
+            FROM chunks c LEFT JOIN bm ON bm.chunk = c.id WHERE c.id = ANY(%s::bigint[])"""
+        ids = [int(i) for i in ids]
+        terms = list(terms)
+        with self._reading() as conn:
+            rows = conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, ids, q, ids]).fetchall()
+        return {i: (float(b), float(d)) for i, b, d in rows}
+
+    def previous_texts(self, chunks: Sequence[Chunk]) -> dict[str, str]:
+        """chunk id → the text of the passage before it in its document (none for a first one)."""
+        if not chunks:
+            return {}
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT c.chunk_id, p.chunk->>'text' FROM chunks c JOIN chunks p "
+                "ON p.doc_id = c.doc_id AND p.ord = c.ord - 1 "
+                "WHERE (c.doc_id, c.chunk_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                [[c.doc_id for c in chunks], [c.chunk_id for c in chunks]]).fetchall()
+        return dict(rows)
+
+    def document_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """doc id → its first passage's title and every passage, one per line, in order."""
+        if not doc_ids:
+            return {}
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT doc_id, (array_agg(chunk->>'title' ORDER BY ord))[1] || E'\\n' "
+                "|| string_agg(chunk->>'text', E'\\n' ORDER BY ord) FROM chunks "
+                "WHERE doc_id = ANY(%s) GROUP BY doc_id", [list(doc_ids)]).fetchall()
+        return dict(rows)
+
+    def term_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """The number of passages, and for each of `terms` found, how many passages hold it."""
+        with self._reading() as conn:
+            n = int(conn.execute("SELECT n_chunks FROM corpus_stats WHERE id = 1").fetchone()[0])
+            rows = conn.execute("SELECT term, count(*) FROM postings WHERE term = ANY(%s) GROUP BY term",
+                                [sorted(set(terms))]).fetchall() if terms else []
+        return n, {t: int(d) for t, d in rows}
+
+    def vocabulary_counts(self, grams: Sequence[str]) -> dict[str, dict[str, int]]:
+        """folded gram → {accented spelling: count} for the given grams, spellings in the order
+        the corpus first used them."""
+        out: dict[str, dict[str, int]] = {}
+        if not grams:
+            return out
+        with self._reading() as conn:
+            for g, f, n in conn.execute("SELECT gram, form, n FROM vocab_grams WHERE gram = ANY(%s) "
+                                        "ORDER BY gram, first", [sorted(set(grams))]):
+                out.setdefault(g, {})[f] = int(n)
+        return out
+
+    def abbreviations(self) -> dict[str, str]:
+        """The abbreviations the documents define; the first document to define one wins, as
+        when they are learned from the passages in order."""
+        found: dict[str, str] = {}
+        with self._reading() as conn:
+            for (learned,) in conn.execute("SELECT abbreviations FROM documents ORDER BY seq"):
+                for abbr, full in learned.items():
+                    found.setdefault(abbr, full)
+        return found
+
+    def chunks(self) -> list[Chunk]:
+        """Every passage in document order (for callers that list them all: the eval's articles,
+        the UI's check of past citations); a question never needs this."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT c.chunk FROM chunks c JOIN documents d USING (doc_id) "
+                                "ORDER BY d.seq, c.ord").fetchall()
+        return [Chunk(**c) for (c,) in rows]
 
     def snapshot(self) -> Snapshot:
         with self._reading() as conn, conn.transaction():

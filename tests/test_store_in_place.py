@@ -16,8 +16,10 @@ from test_store_pipeline import QUESTIONS
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.store.in_place import StoreContext, StoreVocabulary
+from rag.store.local import LocalStore
 from rag.store.postgres import PostgresStore
 from rag.vi.abbreviations import learn
+from rag.vi.text import bm25_terms
 from rag.vi.vocab import Vocabulary, gram_counts
 
 UNACCENTED = ["lao cai tich hop bao nhieu dich vu cong truc tuyen", "da nang lam gi ve chuyen doi so",
@@ -120,16 +122,28 @@ def test_questions_never_load_the_corpus(tmp_path, pg_url, monkeypatch):  # noqa
         assert b.answer.answer == a.answer.answer, q
 
 
-def test_migration_3_fills_the_query_side_of_an_older_store(filled, pg_url):  # noqa: F811
+def test_migration_3_fills_the_query_side_of_an_older_store(filled, pg_url, tmp_path):  # noqa: F811
     store, docs = filled
     conn = store._conn
     conn.execute("ALTER TABLE documents DROP COLUMN abbreviations")
     conn.execute("DROP TABLE vocab_grams")
     conn.execute("DROP INDEX chunks_chunk_id")
+    conn.execute("DROP INDEX postings_impact")
+    conn.execute("ALTER TABLE postings DROP COLUMN dl, DROP COLUMN impact")
+    conn.execute("DROP TABLE term_df")
+    q = EMB.embed_query("Lào Cai tích hợp bao nhiêu dịch vụ công")
     conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+    terms = bm25_terms("Lào Cai tích hợp bao nhiêu dịch vụ công")
+    before = [(h.chunk.chunk_id, round(h.score, 4)) for h in store.dense_top(q, 5)]
     again = PostgresStore(pg_url, EMB.model_id, EMB.dim)
     try:
         assert _grams(again) == _expected(docs)
+        assert [(h.chunk.chunk_id, round(h.score, 4)) for h in again.dense_top(q, 5)] == before
+        local = LocalStore(tmp_path / "index", EMB.model_id, EMB.dim)
+        for doc_id, record, chunks, vectors in docs:
+            local.put_document(doc_id, record, chunks, vectors)
+        want = [(h.chunk.chunk_id, pytest.approx(h.score, rel=1e-5)) for h in local.lexical_top(terms, 8)]
+        assert [(h.chunk.chunk_id, h.score) for h in again.lexical_top(terms, 8)] == want
         assert again.abbreviations()["STTTT"] == "Sở Thông tin và Truyền thông"
     finally:
         again.close()
@@ -153,3 +167,19 @@ def test_a_question_ignores_passages_removed_between_its_queries(filled):
     hits = retriever.search("Lào Cai tích hợp bao nhiêu dịch vụ công trực tuyến?", 5)
     assert hits and all(h.cosine is not None for h in hits)
 
+
+
+def test_bm25_past_the_depth_reads_the_strongest_postings_only(filled, monkeypatch):
+    """A term in more passages than LEXICAL_DEPTH: only its strongest postings are read, so a
+    score can only be lower than the exact one, and the passages that hold the terms most
+    strongly still come first."""
+    import rag.store.postgres as pg
+
+    store, _ = filled
+    terms = bm25_terms("Lào Cai tích hợp bao nhiêu dịch vụ công trực tuyến")
+    exact = {h.chunk.chunk_id: h.score for h in store.lexical_top(terms, 50)}
+    monkeypatch.setattr(pg, "LEXICAL_DEPTH", 2)
+    pruned = store.lexical_top(terms, 50)
+    assert len(pruned) < len(exact)
+    assert all(h.score <= exact[h.chunk.chunk_id] + 1e-9 for h in pruned)
+    assert pruned[0].chunk.chunk_id == max(exact, key=exact.get)

@@ -42,6 +42,10 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 NOTIFY_CHANNEL = "rag_store"
 #: HNSW candidates per search; pgvector's default (40) loses recall at k=20+ candidates
 EF_SEARCH = 200
+#: postings read per query term, best `impact` first: BM25 is exact while every term of a question
+#: is in at most this many passages (any seed-sized corpus), else the passages that hold it most
+#: strongly are the ones scored (impact-ordered pruning, as search engines do)
+LEXICAL_DEPTH = 1000
 #: seconds a process that wrote waits for the replica to replay its write before reading anyway
 REPLICA_CATCH_UP = 10.0
 #: how often `wait_for_change` reads a replica's version row (NOTIFY does not reach replicas)
@@ -209,6 +213,8 @@ class PostgresStore:
             conn = self._conn
             conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
             self._drop_chunks(doc_id)
+            n_now, terms_now = conn.execute("SELECT n_chunks, n_terms FROM corpus_stats WHERE id = 1").fetchone()
+            avgdl = max(1.0, (terms_now + sum(map(len, terms))) / max(1, n_now + len(chunks)))
             texts = [c.text for c in chunks]
             seq = conn.execute(
                 "INSERT INTO documents (doc_id, record, date, abbreviations) VALUES (%s, %s, %s, %s) "
@@ -217,17 +223,26 @@ class PostgresStore:
                 (doc_id, json.dumps(asdict(record), ensure_ascii=False), record.date,
                  json.dumps(learn_abbreviations(texts), ensure_ascii=False))).fetchone()[0]
             self._add_grams(gram_counts(texts), seq)
-            with conn.cursor() as cur:
-                for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors)):
-                    cur.execute(
-                        "INSERT INTO chunks (doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                        (doc_id, ord_, c.chunk_id, json.dumps(c.to_dict(), ensure_ascii=False),
-                         " ".join(toks), len(toks), c.date, vec))
-                    row_id = cur.fetchone()[0]
-                    tf = Counter(toks)
-                    cur.executemany("INSERT INTO postings (term, chunk, tf) VALUES (%s, %s, %s)",
-                                    [(t, row_id, n) for t, n in tf.items()])
+            row_ids: list[int] = []
+            with conn.cursor() as cur:  # one pipelined batch of passages, then one statement of postings
+                cur.executemany(
+                    "INSERT INTO chunks (doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    [(doc_id, ord_, c.chunk_id, json.dumps(c.to_dict(), ensure_ascii=False), " ".join(toks),
+                      len(toks), c.date, vec) for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors))],
+                    returning=True)
+                while chunks:
+                    row_ids.append(cur.fetchone()[0])
+                    if not cur.nextset():
+                        break
+                df: Counter = Counter()
+                with cur.copy("COPY postings (term, chunk, tf, dl, impact) FROM STDIN") as copy:
+                    for row_id, toks in zip(row_ids, terms):
+                        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(toks) / avgdl)
+                        for t, n in Counter(toks).items():
+                            copy.write_row((t, row_id, n, len(toks), n / (n + norm)))
+                            df[t] += 1
+            self._add_df(df)
             conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, "
                          "version = version + 1 WHERE id = 1", (len(chunks), sum(map(len, terms))))
             self._notify()
@@ -248,6 +263,9 @@ class PostgresStore:
     def _drop_chunks(self, doc_id: str) -> None:
         """Inside a write transaction: remove the document's passages (their postings cascade)
         and take them out of the corpus counts BM25 and the vocabulary use."""
+        self._conn.execute("UPDATE term_df t SET df = t.df - d.n FROM (SELECT p.term, count(*) AS n FROM postings p "
+                           "JOIN chunks c ON c.id = p.chunk WHERE c.doc_id = %s GROUP BY p.term) d "
+                           "WHERE t.term = d.term", (doc_id,))
         rows = self._conn.execute("DELETE FROM chunks WHERE doc_id = %s RETURNING n_terms, chunk->>'text'",
                                   (doc_id,)).fetchall()
         if rows:
@@ -256,14 +274,29 @@ class PostgresStore:
             self._drop_grams(gram_counts(r[1] for r in rows))
 
     def _add_grams(self, counts: dict[str, Counter], seq: int) -> None:
-        """Add a document's spelling counts to the vocabulary (one statement)."""
-        rows = [(g, f, n, (seq << 20) + min(rank, (1 << 20) - 1))
-                for g, forms in counts.items() for rank, (f, n) in enumerate(forms.items())]
-        if rows:
-            self._conn.execute(
-                "INSERT INTO vocab_grams SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
-                "ON CONFLICT (gram, form) DO UPDATE SET n = vocab_grams.n + excluded.n, "
-                "first = least(vocab_grams.first, excluded.first)", [list(col) for col in zip(*rows)])
+        """Add a document's spelling counts to the vocabulary: COPY into a per-connection
+        scratch table (far cheaper than binding thousands of array elements), then one upsert."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS grams_in (gram text, form text, n bigint, first bigint) "
+                     "ON COMMIT DELETE ROWS")
+        with conn.cursor() as cur, cur.copy("COPY grams_in FROM STDIN") as copy:
+            for g, forms in counts.items():
+                for rank, (f, n) in enumerate(forms.items()):
+                    copy.write_row((g, f, n, (seq << 20) + min(rank, (1 << 20) - 1)))
+        conn.execute("INSERT INTO vocab_grams SELECT * FROM grams_in ON CONFLICT (gram, form) DO UPDATE "
+                     "SET n = vocab_grams.n + excluded.n, first = least(vocab_grams.first, excluded.first)")
+        conn.execute("TRUNCATE grams_in")
+
+    def _add_df(self, df: Counter) -> None:
+        """Count the new passages in term_df (COPY, then one upsert)."""
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS df_in (term text, n bigint) ON COMMIT DELETE ROWS")
+        with conn.cursor() as cur, cur.copy("COPY df_in FROM STDIN") as copy:
+            for t, n in df.items():
+                copy.write_row((t, n))
+        conn.execute("INSERT INTO term_df SELECT * FROM df_in ON CONFLICT (term) DO UPDATE "
+                     "SET df = term_df.df + excluded.df")
+        conn.execute("TRUNCATE df_in")
 
     def _drop_grams(self, counts: dict[str, Counter]) -> None:
         """Take a removed document's spelling counts out; spellings left with none go."""
@@ -346,24 +379,29 @@ class PostgresStore:
         return sorted(hits, key=lambda h: -h.score)  # relaxed order: re-sort the few returned
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
+        """BM25 over the best LEXICAL_DEPTH postings of each term (by `impact`, within the
+        filter): exact while no term is in more passages than that."""
         terms = list(terms)
         if not terms:
             return []
         where, args = self._where(flt)
+        within = (f"JOIN chunks c ON c.id = p.chunk WHERE p.term = w.term AND {where}" if flt
+                  else "WHERE p.term = w.term")
         sql = f"""
             WITH s AS (SELECT n_chunks::float8 AS n, n_terms::float8 / greatest(n_chunks, 1) AS avgdl
                        FROM corpus_stats WHERE id = 1),
-                 q AS (SELECT unnest(%s::text[]) AS term),
-                 df AS (SELECT term, count(*)::float8 AS df FROM postings
-                        WHERE term = ANY(%s::text[]) GROUP BY term)
-            SELECT c.chunk, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
-                                * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score, c.id
-            FROM q JOIN df ON df.term = q.term JOIN postings p ON p.term = q.term
-                 JOIN chunks c ON c.id = p.chunk CROSS JOIN s
-            WHERE {where}
-            GROUP BY c.id, c.chunk ORDER BY score DESC, c.id LIMIT %s"""
+                 q AS (SELECT term, count(*)::float8 AS qtf FROM unnest(%s::text[]) AS term GROUP BY term),
+                 w AS (SELECT q.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf
+                       FROM q JOIN term_df t ON t.term = q.term CROSS JOIN s WHERE t.df > 0),
+                 h AS (SELECT p.chunk, sum(w.idf * p.tf / (p.tf + %s * (1 - %s + %s * p.dl / s.avgdl))) AS score
+                       FROM w CROSS JOIN s CROSS JOIN LATERAL (
+                           SELECT p.chunk, p.tf, p.dl FROM postings p {within}
+                           ORDER BY p.impact DESC LIMIT %s) p
+                       GROUP BY p.chunk)
+            SELECT c.chunk, h.score, c.id FROM h JOIN chunks c ON c.id = h.chunk
+            ORDER BY h.score DESC, c.id LIMIT %s"""
         with self._reading() as conn:
-            rows = conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, *args, int(k)]).fetchall()
+            rows = conn.execute(sql, [terms, BM25_K1, BM25_B, BM25_B, *args, LEXICAL_DEPTH, int(k)]).fetchall()
         return [Scored(Chunk(**c), float(s), i) for c, s, i in rows if s > 0]
 
     # ------------------------------------------------------------------ reading in place (search/, #13)
@@ -381,20 +419,18 @@ class PostgresStore:
         sql = """
             WITH s AS (SELECT n_chunks::float8 AS n, n_terms::float8 / greatest(n_chunks, 1) AS avgdl
                        FROM corpus_stats WHERE id = 1),
-                 q AS (SELECT unnest(%s::text[]) AS term),
-                 df AS (SELECT term, count(*)::float8 AS df FROM postings
-                        WHERE term = ANY(%s::text[]) GROUP BY term),
-                 bm AS (SELECT p.chunk, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
-                                  * p.tf / (p.tf + %s * (1 - %s + %s * c.n_terms / s.avgdl))) AS score
-                        FROM q JOIN df ON df.term = q.term JOIN postings p ON p.term = q.term
-                             JOIN chunks c ON c.id = p.chunk CROSS JOIN s
+                 q AS (SELECT term, count(*)::float8 AS qtf FROM unnest(%s::text[]) AS term GROUP BY term),
+                 w AS (SELECT q.term, q.qtf * ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf
+                       FROM q JOIN term_df t ON t.term = q.term CROSS JOIN s WHERE t.df > 0),
+                 bm AS (SELECT p.chunk, sum(w.idf * p.tf / (p.tf + %s * (1 - %s + %s * p.dl / s.avgdl))) AS score
+                        FROM w JOIN postings p ON p.term = w.term CROSS JOIN s
                         WHERE p.chunk = ANY(%s::bigint[]) GROUP BY p.chunk)
             SELECT c.id, coalesce(bm.score, 0), 1 - (c.embedding <=> %s)
             FROM chunks c LEFT JOIN bm ON bm.chunk = c.id WHERE c.id = ANY(%s::bigint[])"""
         ids = [int(i) for i in ids]
         terms = list(terms)
         with self._reading() as conn:
-            rows = conn.execute(sql, [terms, terms, BM25_K1, BM25_B, BM25_B, ids, q, ids]).fetchall()
+            rows = conn.execute(sql, [terms, BM25_K1, BM25_B, BM25_B, ids, q, ids]).fetchall()
         return {i: (float(b), float(d)) for i, b, d in rows}
 
     def previous_texts(self, chunks: Sequence[Chunk]) -> dict[str, str]:
@@ -424,7 +460,7 @@ class PostgresStore:
         """The number of passages, and for each of `terms` found, how many passages hold it."""
         with self._reading() as conn:
             n = int(conn.execute("SELECT n_chunks FROM corpus_stats WHERE id = 1").fetchone()[0])
-            rows = conn.execute("SELECT term, count(*) FROM postings WHERE term = ANY(%s) GROUP BY term",
+            rows = conn.execute("SELECT term, df FROM term_df WHERE term = ANY(%s) AND df > 0",
                                 [sorted(set(terms))]).fetchall() if terms else []
         return n, {t: int(d) for t, d in rows}
 

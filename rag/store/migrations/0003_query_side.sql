@@ -15,3 +15,21 @@ CREATE TABLE vocab_grams (
 );
 
 CREATE INDEX chunks_chunk_id ON chunks (chunk_id);
+
+-- BM25 without reading every posting of a common term: each posting keeps its passage's length
+-- and its term-frequency part of the score at write time (`impact`), so a search reads the
+-- best LEXICAL_DEPTH postings of each query term (rag/store/postgres.py) — every posting while
+-- a term is in fewer passages than that, which is then the exact score — and the passages'
+-- counts per term live in term_df instead of being counted per question.
+ALTER TABLE postings ADD COLUMN dl int, ADD COLUMN impact real;
+UPDATE postings p SET dl = c.n_terms FROM chunks c WHERE c.id = p.chunk;
+UPDATE postings SET impact = tf / (tf + 1.5 * (1 - 0.75 + 0.75 * dl
+    / (SELECT greatest(n_terms::float8 / greatest(n_chunks, 1), 1) FROM corpus_stats WHERE id = 1)));
+ALTER TABLE postings ALTER COLUMN dl SET NOT NULL, ALTER COLUMN impact SET NOT NULL;
+CREATE INDEX postings_impact ON postings (term, impact DESC);
+
+CREATE TABLE term_df (
+    term text PRIMARY KEY,
+    df   bigint NOT NULL               -- passages holding the term (0 once they are all removed)
+);
+INSERT INTO term_df SELECT term, count(*) FROM postings GROUP BY term;

@@ -111,6 +111,7 @@ def test_questions_never_load_the_corpus(tmp_path, pg_url, monkeypatch):  # noqa
 
     monkeypatch.setattr(PostgresStore, "snapshot", refuse)
     monkeypatch.setattr(PostgresStore, "chunks", refuse)
+    assert shared.ensure_index().chunk_ids() == set(local.ensure_index().chunk_ids())  # the UI's check
     for q in [*QUESTIONS, *UNACCENTED]:
         a, b = local.run(q), shared.run(q)
         assert b.restored == a.restored, q

@@ -9,8 +9,9 @@ words (`StoreVocabulary`). So a process holds no passage, vector or vocabulary o
 which can outgrow one machine's RAM; per question it costs a few small queries.
 
 `StoreIndex` stands where a loaded local version stands in `pipeline.Loaded`: its version, its
-documents, its vocabulary and abbreviations; listing every passage (`chunks`) is loaded on first
-use, only for the callers that list them all (the eval's articles, the UI's past citations).
+documents, its vocabulary and abbreviations; every passage (`chunks`) is loaded on first use only
+for a caller that lists them all (the eval's articles), and the UI's check of past citations
+reads just their ids (`chunk_ids`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class InPlaceStore(Store, Protocol):
     def abbreviations(self) -> dict[str, str]: ...
 
     def chunks(self) -> list[Chunk]: ...
+
+    def chunk_ids(self) -> set[str]: ...
 
 
 class StoreVocabulary:
@@ -132,3 +135,7 @@ class StoreIndex:
     def chunks(self) -> list[Chunk]:
         """Every passage, loaded on first use (see the module's docstring)."""
         return self.store.chunks()
+
+    def chunk_ids(self) -> set[str]:
+        """The ids of every passage (the UI's check of past citations), without their text."""
+        return self.store.chunk_ids()

@@ -487,12 +487,16 @@ class PostgresStore:
         return found
 
     def chunks(self) -> list[Chunk]:
-        """Every passage in document order (for callers that list them all: the eval's articles,
-        the UI's check of past citations); a question never needs this."""
+        """Every passage in document order (for callers that list them all: the eval's articles);
+        a question never needs this."""
         with self._reading() as conn:
             rows = conn.execute("SELECT c.chunk FROM chunks c JOIN documents d USING (doc_id) "
                                 "ORDER BY d.seq, c.ord").fetchall()
         return [Chunk(**c) for (c,) in rows]
+
+    def chunk_ids(self) -> set[str]:
+        with self._reading() as conn:
+            return {i for (i,) in conn.execute("SELECT chunk_id FROM chunks")}
 
     def snapshot(self) -> Snapshot:
         with self._reading() as conn, conn.transaction():

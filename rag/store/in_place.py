@@ -51,6 +51,10 @@ class InPlaceStore(Store, Protocol):
     def chunk_ids(self) -> set[str]: ...
 
 
+#: passages' neighbours and words' weights a `StoreContext` keeps before starting over
+CACHE_MAX = 100_000
+
+
 class StoreVocabulary:
     """`Vocabulary.restore` over the store's counts: the question's 1-3 word grams are fetched
     (one query) and merged with the general lexicon as `Vocabulary.build` merges them."""
@@ -84,6 +88,9 @@ class StoreContext:
 
     def prefetch(self, chunks: Sequence[Chunk], terms: Sequence[str]) -> None:
         """One query each for the passages before `chunks`, their documents and the terms' weights."""
+        if len(self._prev) > CACHE_MAX or len(self._idf) > CACHE_MAX:  # a long-lived reader of a big corpus
+            self._prev.clear()
+            self._idf.clear()
         todo = [c for c in chunks if c.chunk_id not in self._prev]
         if todo:
             found = self.store.previous_texts(todo)

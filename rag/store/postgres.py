@@ -224,7 +224,7 @@ class PostgresStore:
                  json.dumps(learn_abbreviations(texts), ensure_ascii=False))).fetchone()[0]
             self._add_grams(gram_counts(texts), seq)
             row_ids: list[int] = []
-            with conn.cursor() as cur:  # one pipelined batch of passages, then one statement of postings
+            with conn.cursor() as cur:  # one pipelined batch of passages, then their postings by COPY
                 cur.executemany(
                     "INSERT INTO chunks (doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",

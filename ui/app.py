@@ -55,8 +55,8 @@ class Engine:
         are not shown again."""
         with self.lock:
             index = self.pipeline.ensure_index()
-            if self._live[0] != index.path:  # ids from the index's arrays: no passage is decoded
-                self._live = (index.path, frozenset(index.chunks.chunk_ids()))
+            if self._live[0] != index.path:
+                self._live = (index.path, frozenset(index.chunk_ids()))
             return self._live[1]
 
 

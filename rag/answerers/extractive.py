@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import numpy as np
@@ -28,7 +28,7 @@ from ..types import Answer, Chunk, Hit, Passages
 from ..vi.abbreviations import Abbreviations
 from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..vi.text import bm25_tokens, fold, split_sentences
-from .base import citation, not_found
+from .base import CorpusContext, citation, not_found
 from .features import FEATURES, PassageView, candidate_features, question_facts
 from .scorer import COSINE_MODEL, AnswerScorer, answerable_features, default_scorer
 
@@ -148,23 +148,57 @@ class _ListPassages:
         return self._docs.get(doc_id, [])
 
 
+class MemoryContext:
+    """`CorpusContext` over a local index's passages: a loaded index's `ChunkTable` (or a plain
+    list) read on demand — a hit's predecessor, its whole document — so no corpus text is held."""
+
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Passages | Iterable[Chunk] = ()) -> None:
+        self._idf = idf or {}
+        self._passages = chunks if isinstance(chunks, Passages) else _ListPassages(list(chunks))
+
+    def prefetch(self, chunks: Sequence[Chunk], terms: Sequence[str]) -> None:
+        """Nothing to ask for ahead: each passage is read from the index when needed."""
+
+    def previous_text(self, chunk: Chunk) -> str:
+        """The text of the passage just before this one in the index, when of the same document."""
+        i = self._passages.position(chunk.chunk_id)
+        if not i:  # not in the index, or its first passage
+            return ""
+        before = self._passages[i - 1]
+        return before.text if before.doc_id == chunk.doc_id else ""
+
+    def document_text(self, chunk: Chunk) -> str:
+        """The chunk's document as its title and passages, one per line (the chunk alone when
+        the index does not hold it)."""
+        where = self._passages.doc_positions(chunk.doc_id)
+        if not len(where):
+            return chunk.text
+        texts = [self._passages[int(i)] for i in where]
+        return "\n".join([texts[0].title, *(c.text for c in texts)])
+
+    def idf(self, term: str) -> float | None:
+        return self._idf.get(term)
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, idf: dict[str, float] | None = None, chunks: Passages | Iterable[Chunk] = (),
                  abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
-                 model_id: str | None = None) -> None:
-        self.idf = idf or {}
+                 model_id: str | None = None, context: CorpusContext | None = None) -> None:
+        """`idf` and `chunks` (a local index's passages, read on demand) or `context` (the corpus
+        asked for what a question needs) give the answerer its neighbouring passages, documents
+        and word weights."""
+        self.corpus: CorpusContext = context or MemoryContext(idf, chunks)
         self.abbreviations = abbreviations or Abbreviations()
         self._scorer = scorer
         self.model_id = model_id  # the embedder behind the hits' cosines
-        # passages are read on demand (a hit's predecessor, its whole document), never all held
-        self._passages = chunks if isinstance(chunks, Passages) else _ListPassages(list(chunks))
         self._memo = _Memo(4096)  # chunk id → folded context, its tokens
         self._doc_memo = _Memo(64)  # doc id → folded document
 
     def _weight(self, term: str) -> float:
-        return self.idf.get(term, 3.0)
+        idf = self.corpus.idf(term)
+        return 3.0 if idf is None else idf
 
     def _coverage(self, terms: list[str], tokens: set[str]) -> float:
         """Rarity-weighted share of the question's words, and of its adjacent word pairs, found
@@ -187,27 +221,10 @@ class ExtractiveAnswerer:
         toks = bm25_tokens(text if expanded else self.abbreviations.expand(text))
         return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:])}
 
-    def _previous_text(self, chunk: Chunk) -> str:
-        """The text of the passage just before this one in the index, when of the same document."""
-        i = self._passages.position(chunk.chunk_id)
-        if not i:  # not in the index, or its first passage
-            return ""
-        before = self._passages[i - 1]
-        return before.text if before.doc_id == chunk.doc_id else ""
-
-    def _doc_text(self, chunk: Chunk) -> str:
-        """The chunk's document as its title and passages, one per line (the chunk alone when
-        the index does not hold it)."""
-        where = self._passages.doc_positions(chunk.doc_id)
-        if not len(where):
-            return chunk.text
-        texts = [self._passages[int(i)] for i in where]
-        return "\n".join([texts[0].title, *(c.text for c in texts)])
-
     def context(self, chunk: Chunk) -> str:
         """The chunk with its title and the passage before it (a split paragraph's lead-in), its
         abbreviations spelled out after it."""
-        return self.abbreviations.expand(f"{chunk.title}\n{self._previous_text(chunk)}\n{chunk.text}")
+        return self.abbreviations.expand(f"{chunk.title}\n{self.corpus.previous_text(chunk)}\n{chunk.text}")
 
     def _context_facts(self, chunk: Chunk) -> tuple[str, set[str]]:
         """Folded context and its tokens, memoized: the same passages come back question after
@@ -222,7 +239,7 @@ class ExtractiveAnswerer:
     def _folded_doc(self, chunk: Chunk) -> str:
         doc = self._doc_memo.get(chunk.doc_id)
         if doc is None:
-            doc = fold(self._doc_text(chunk))
+            doc = fold(self.corpus.document_text(chunk))
             self._doc_memo.put(chunk.doc_id, doc)
         return doc
 
@@ -283,6 +300,7 @@ class ExtractiveAnswerer:
         (rag/answerers/features.py); shared with the fitting script."""
         named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
         qf = question_facts(info, [t for t in info.content_terms if t not in named])
+        self.corpus.prefetch([h.chunk for h in hits], qf.terms)
         top_fused = max(h.score for h in hits)
         cosines = self.cosines(hits)
         top_cos = max(cosines)

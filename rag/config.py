@@ -136,6 +136,9 @@ class Settings:
     # a user name is locked for `login_lockout_minutes` after this many failed logins in that time
     login_max_failures: int = 5
     login_lockout_minutes: float = 15.0
+    # with `store`: a read replica of that database (streaming, hot standby) that questions are
+    # answered from; writes (rag index, uploads, removals) and the document list stay on `store`
+    store_read: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         for name, (ok, wanted) in _RULES.items():
@@ -143,6 +146,9 @@ class Settings:
             if not ok(value):
                 raise InputError(f"Thiết lập không hợp lệ / invalid setting {env_name(name)}={value!r}: "
                                  f"{wanted}")
+        if self.store_read and not self.store:
+            raise InputError(f"{env_name('store_read')} cần cả {env_name('store')} (máy chủ chính nhận "
+                             f"các lần ghi) / needs {env_name('store')} too (the primary that takes writes)")
 
     @property
     def feedback_path(self) -> Path:
@@ -180,6 +186,8 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "llm_timeout": (lambda v: _number(0)(v) and v > 0, "số giây > 0 / seconds > 0"),
     "store": (lambda v: v == "" or str(v).startswith(STORE_SCHEMES),
               "để trống (thư mục chỉ mục) hoặc / empty (the index folder) or postgresql://user@host:port/db"),
+    "store_read": (lambda v: v == "" or str(v).startswith(STORE_SCHEMES),
+                   "để trống hoặc / empty or postgresql://user@replica-host:port/db"),
     "max_file_mb": (_number(0), "số MB ≥ 0 (0 = không giới hạn) / MB ≥ 0 (0 = no limit)"),
     "session_hours": (lambda v: _number(0, 24 * 90)(v) and v > 0, "số giờ > 0, tối đa 2160 / hours > 0, "
                                                                "at most 2160"),

@@ -29,7 +29,7 @@ from .ingest.formats.text import decode_legacy
 from .progress import status
 from .search.conversation import Resolution, resolve_followup
 from .search.query import QuestionInfo, analyse
-from .search.retrieve import HybridRetriever, restore_if_unaccented
+from .search.retrieve import HybridRetriever, StoreRetriever, restore_if_unaccented
 from .search.units import UnitSimilarity
 from .store import index as idx
 from .store.base import Store
@@ -38,9 +38,9 @@ from .store.build import IndexReport, build
 from .store.build import _resolve as resolve_refs
 from .store.build import remove as remove_documents
 from .store.factory import open_store
+from .store.in_place import InPlaceStore, StoreContext, StoreIndex
 from .store.index import REPAIR_HINT as REPAIR_HINT
 from .store.index import DocumentRecord as DocumentRecord
-from .store.memory import load_snapshot
 from .store.writer import index_into, remove_from
 from .types import DEFAULT_COLLECTION, Answer, Chunk, Document, Hit, SearchFilter, restrict
 from .vi.gazetteer import FOLDED_PROVINCES
@@ -66,8 +66,8 @@ class Result:
 class Loaded:
     """One index version and what answers from it, built together and replaced whole."""
 
-    index: idx.LoadedIndex
-    retriever: HybridRetriever
+    index: idx.LoadedIndex | StoreIndex  # a local version in memory, or a store read in place
+    retriever: HybridRetriever | StoreRetriever
     answerer: Answerer  # the extractive answerer over this version (or the one given to Pipeline)
 
 
@@ -169,7 +169,7 @@ class Pipeline:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
-    def ensure_index(self) -> idx.LoadedIndex:
+    def ensure_index(self) -> idx.LoadedIndex | StoreIndex:
         """Load the index, building it from the corpus first when the index folder is truly
         fresh (no marker, no version, no upload): the first run of a new clone. Anything else
         that cannot be loaded is an error naming the fix — never a rebuild from the corpus alone,
@@ -220,19 +220,28 @@ class Pipeline:
         self._loaded = Loaded(loaded, retriever, answerer)
         return self._loaded
 
-    def _current_shared(self, store: Store) -> Loaded:
-        """The shared store's current version, loaded into memory; one small query per question
-        tells whether another process wrote since (then the new version is loaded). An empty
-        store is filled from the corpus folder first, as a fresh local index is."""
+    def _current_shared(self, store: InPlaceStore) -> Loaded:
+        """The shared store's current version, read in place (rag/store/in_place.py): one small
+        query per question tells whether another process wrote since, and then only a new
+        `Loaded` record is made — nothing of the corpus is loaded. An empty store is filled from
+        the corpus folder first, as a fresh local index is."""
         current = self._loaded
-        if current is not None and current.index.path.name == f"v{store.version()}":
+        version = store.version()
+        if current is not None and isinstance(current.index, StoreIndex) and current.index.version == version:
             return current
         if not store.documents():
             status(f"Kho trống: đang lập chỉ mục {self.settings.corpus} (chỉ lần đầu) / empty store: "
                    "indexing the corpus (first run only)…", self.settings.show_progress)
             index_into(store, self.settings, self.embedder)
-        snap = store.snapshot()
-        return self._adopt(load_snapshot(snap, f"store/v{snap.version}", self.embedder.dim))
+            version = store.version()
+        index = StoreIndex(store, version, f"store/v{version}", self.embedder.model_id,
+                           self.embedder.dim, store.documents())
+        retriever = StoreRetriever(index, store, self.embedder, self.settings.dense_weight)
+        answerer = self._answerer or ExtractiveAnswerer(
+            abbreviations=retriever.abbreviations, model_id=self.embedder.model_id, context=StoreContext(store),
+            similarity=UnitSimilarity(None, self.embedder, retriever.query_vector))
+        self._loaded = Loaded(index, retriever, answerer)
+        return self._loaded
 
     def _rebuild_old_format(self, index_dir: Path) -> idx.LoadedIndex:
         """An index from an older version: rebuild it from the files it recorded."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import Protocol, runtime_checkable
 
 
 @dataclass
@@ -48,6 +50,22 @@ class Chunk:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@runtime_checkable
+class Passages(Protocol):
+    """An index's passages as the answerer reads them: by position, by id, by document. A loaded
+    index gives `rag.store.chunk_table.ChunkTable`, which decodes a passage only when it is read."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    def position(self, chunk_id: str) -> int | None:
+        """Where the passage with this id is, or None."""
+
+    def doc_positions(self, doc_id: str) -> Sequence[int]:
+        """Positions of a document's passages, in index order."""
 
 
 @dataclass

@@ -4,6 +4,7 @@ trying RAG_STORE without installing a system service, and for the tests (tests/p
     python scripts/postgres_server.py            # data in ~/.cache/hoi-dap-cds/postgres, port 5433
                                                  # (as root: /var/tmp/hoi-dap-cds-postgres)
     RAG_STORE=postgresql://postgres@127.0.0.1:5433/postgres rag index   # in another terminal
+    python scripts/postgres_server.py --replica  # and a streaming read replica on port 5434
 
 Ctrl-C stops it; the data stays for the next start.
 
@@ -94,18 +95,59 @@ def start(root: Path | None = None, port: int | None = None, timeout: float = 30
     temp folder, removed when stopped; a given folder is kept and reused); waits until it accepts
     connections. Raises ServerUnavailable with the reason when it cannot."""
     bin_dir = _bin_dir()
-    user = "nobody" if os.geteuid() == 0 else None
-    keep = root is not None
+    user, keep = _server_user(), root is not None
+    root = _own_folder(root, user)
+    data = root / "data"
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    if not (data / "PG_VERSION").exists():  # else an existing cluster, started again
+        _initdb(bin_dir, root, data, user, env, keep)
+    return _launch(bin_dir, root, port, user, keep, env, timeout)
+
+
+def start_replica(primary: PgServer, root: Path | None = None, port: int | None = None,
+                  timeout: float = 60.0) -> PgServer:
+    """A hot-standby streaming replica of `primary` on its own loopback port: `pg_basebackup -R`
+    copies the primary's cluster and writes the standby settings, then postgres follows the
+    primary's WAL (initdb's pg_hba.conf already trusts replication connections from loopback, and
+    PostgreSQL's default wal_level is `replica`). Read-only: what `RAG_STORE_READ` points at."""
+    bin_dir = _bin_dir()
+    user, keep = _server_user(), root is not None
+    root = _own_folder(root, user)
+    data = root / "data"
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    if not (data / "PG_VERSION").exists():
+        try:
+            subprocess.run([str(bin_dir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                            "-U", "postgres", "-D", str(data), "-R", "-X", "stream", "-c", "fast",
+                            *(() if keep else ("--no-sync",))],
+                           check=True, capture_output=True, env=env, cwd=root, timeout=300, **_run_as(user))
+        except (OSError, subprocess.SubprocessError) as e:
+            shutil.rmtree(data if keep else root, ignore_errors=True)
+            detail = getattr(e, "stderr", b"") or b""
+            raise ServerUnavailable(f"pg_basebackup failed: {e} {detail.decode(errors='replace')[-300:]}") from None
+    return _launch(bin_dir, root, port, user, keep, env, timeout)
+
+
+def _server_user() -> str | None:
+    """PostgreSQL refuses to run as root: then it runs as `nobody`."""
+    return "nobody" if os.geteuid() == 0 else None
+
+
+def _own_folder(root: Path | None, user: str | None) -> Path:
+    """The server's folder (a new temp one when None), owned by the user the server runs as."""
     root = Path(root).expanduser().resolve() if root is not None else Path(tempfile.mkdtemp(prefix="rag-pg-"))
     root.mkdir(parents=True, exist_ok=True)
-    data = root / "data"
     if user is not None:
         root.chmod(0o755)
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    if not (data / "PG_VERSION").exists():  # else an existing cluster, started again
-        _initdb(bin_dir, root, data, user, env, keep)
+    return root
+
+
+def _launch(bin_dir: Path, root: Path, port: int | None, user: str | None, keep: bool, env: dict,
+            timeout: float) -> PgServer:
+    """postgres on the cluster in `root`/data; returns once it accepts connections."""
+    data = root / "data"
     port = port or free_port()
     log = open(root / "server.log", "ab")  # noqa: SIM115 — handed to the child, closed with it
     proc = subprocess.Popen(
@@ -153,18 +195,29 @@ def main() -> None:
     default = Path("/var/tmp/hoi-dap-cds-postgres") if os.geteuid() == 0 else base / "hoi-dap-cds" / "postgres"
     parser.add_argument("--dir", type=Path, default=default, help="data folder (kept)")
     parser.add_argument("--port", type=int, default=5433)
+    parser.add_argument("--replica", action="store_true",
+                        help="also a streaming read replica (data in DIR-replica, port PORT+1): RAG_STORE_READ")
     args = parser.parse_args()
+    servers: list[PgServer] = []
     try:
-        server = start(args.dir, args.port)
+        servers.append(start(args.dir, args.port))
+        print(f"PostgreSQL + pgvector: {args.dir}\nRAG_STORE={servers[0].url()}", flush=True)
+        if args.replica:
+            folder = args.dir.with_name(args.dir.name + "-replica")
+            servers.append(start_replica(servers[0], folder, args.port + 1))
+            print(f"Bản sao đọc / read replica: {folder}\nRAG_STORE_READ={servers[1].url()}", flush=True)
     except ServerUnavailable as e:
+        for server in reversed(servers):
+            server.stop()
         raise SystemExit(f"Lỗi / error: {e}") from None
-    print(f"PostgreSQL + pgvector: {args.dir}\nRAG_STORE={server.url()}\n(Ctrl-C để dừng / to stop)", flush=True)
+    print("(Ctrl-C để dừng / to stop)", flush=True)
     stop = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not as an exception
     try:
         signal.sigwait(stop)
     finally:
-        server.stop()
+        for server in reversed(servers):  # the replica first: it would retry the primary meanwhile
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,9 @@ def test_an_index_without_unit_vectors_embeds_them_on_first_use(make_corpus, set
     settings = settings_for(make_corpus())
     version = build(settings, fake_embedder).path
     old = idx.load_index(settings.index_dir)
+    emb = FakeEmbedder()
+    question = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
+    stored = UnitSimilarity(old, emb, emb.embed_query)(question, [old.chunks[0], old.chunks[1]])
     for name in ("units.npy", "unit_offsets.npy"):  # as written before they existed
         (version / name).unlink()
     meta = idx.read_version_meta(version)
@@ -66,13 +69,11 @@ def test_an_index_without_unit_vectors_embeds_them_on_first_use(make_corpus, set
     (version / "meta.json").write_text(json.dumps(meta.to_json()), encoding="utf-8")
     loaded = idx.load_index(settings.index_dir)
     assert loaded.units is None
-    emb = FakeEmbedder()
     sim = UnitSimilarity(loaded, emb, emb.embed_query)
-    got = sim("Lào Cai tích hợp bao nhiêu dịch vụ công?", loaded.chunks[:2])
-    stored = UnitSimilarity(old, emb, emb.embed_query)("Lào Cai tích hợp bao nhiêu dịch vụ công?", old.chunks[:2])
+    got = sim(question, [loaded.chunks[0], loaded.chunks[1]])
     assert all(np.allclose(a, b, atol=2e-3) for a, b in zip(got, stored))
     n = len(emb.passage_batches)
-    sim("Lào Cai tích hợp bao nhiêu dịch vụ công?", loaded.chunks[:2])
+    sim(question, [loaded.chunks[0], loaded.chunks[1]])
     assert len(emb.passage_batches) == n  # cached
 
 

@@ -50,7 +50,7 @@ def test_round_trip(tmp_path, fake_embedder) -> None:
     version = _write(tmp_path / "index", fake_embedder, chunks)
     loaded = load_index(tmp_path / "index")
     assert loaded.path == version
-    assert loaded.chunks == chunks
+    assert list(loaded.chunks) == chunks
     assert loaded.meta.n_chunks == len(chunks) == loaded.dense.ntotal
     assert np.allclose(loaded.vectors, fake_embedder.embed_passages([c.text for c in chunks]))
     assert loaded.meta.model_id == fake_embedder.model_id

@@ -24,10 +24,11 @@ EMB = FakeEmbedder(dim=128)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def read_docs(folder: Path) -> list[tuple[str, DocumentRecord, list[Chunk], np.ndarray]]:
-    """The standard corpus through ingest, as `rag index` reads it."""
+def read_docs(folder: Path, names: list[str] | None = None
+              ) -> list[tuple[str, DocumentRecord, list[Chunk], np.ndarray]]:
+    """The standard corpus (or the files `names`) through ingest, as `rag index` reads it."""
     out = []
-    for name in sorted(CORPUS):
+    for name in names or sorted(CORPUS):
         doc = build_document(read_file(folder / name), doc_id=name)
         chunks = chunk_document(doc, 350, 120)
         record = DocumentRecord(path=str(folder / name), source=doc.source, title=doc.title, date=doc.date,

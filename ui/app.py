@@ -56,7 +56,7 @@ class Engine:
         with self.lock:
             index = self.pipeline.ensure_index()
             if self._live[0] != index.path:
-                self._live = (index.path, frozenset(c.chunk_id for c in index.chunks))
+                self._live = (index.path, frozenset(index.chunk_ids()))
             return self._live[1]
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 import numpy as np
 
-from ..ingest.units import answer_units, sentence_spans
+from ..ingest.units import answer_units, row_head, sentence_spans
 from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check and tests import them here
     answer_value,
     counted_noun,
@@ -25,11 +25,11 @@ from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check an
     holds_asked_role,
 )
 from ..search.query import ORDINAL_WORDS, QuestionInfo
-from ..types import Answer, Chunk, Hit
+from ..types import Answer, Chunk, Hit, Passages
 from ..vi.abbreviations import Abbreviations
 from ..vi.gazetteer import FOLDED_MINISTRIES, FOLDED_PROVINCES
 from ..vi.text import bm25_tokens, fold
-from .base import citation, not_found
+from .base import CorpusContext, citation, not_found
 from .features import FEATURES, N_OWN, PassageView, candidate_features, question_facts, relative_features
 from .scorer import COSINE_MODEL, AnswerScorer, answerable_features, default_scorer
 
@@ -58,14 +58,6 @@ def _mentions_ordinal(folded: str, n: int) -> bool:
     """ "phiên họp thứ hai" is only answered by a passage about a second one ("thứ 2", "thứ hai")."""
     names = [str(n)] + [w for w, v in ORDINAL_WORDS.items() if v == n]
     return re.search(r"\bthu\s+(?:" + "|".join(names) + r")\b", folded) is not None
-
-
-def _row_head(text: str, start: int) -> str:
-    """For a sentence inside a table cell, the row's first two cells ("02 | Cấp giấy chứng nhận
-    …"): they say what the row is about, so a "thời hạn" cell is matched with its procedure."""
-    para = text.rfind("\n\n", 0, start) + 1
-    seps = [m.start() for m in re.finditer(r" \| ", text[para:start])]
-    return text[para:para + seps[min(1, len(seps) - 1)]] if seps else ""
 
 
 _PROVINCES_ALT = "|".join(re.escape(p) for p in FOLDED_PROVINCES)
@@ -100,30 +92,82 @@ class _Memo:
             self._data.popitem(last=False)
 
 
+class _ListPassages:
+    """`Passages` over a plain list (tests, an answerer handed a few chunks)."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self._chunks = chunks
+        self._where = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._docs: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            self._docs.setdefault(c.doc_id, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def __getitem__(self, i: int) -> Chunk:
+        return self._chunks[i]
+
+    def position(self, chunk_id: str) -> int | None:
+        return self._where.get(chunk_id)
+
+    def doc_positions(self, doc_id: str) -> list[int]:
+        return self._docs.get(doc_id, [])
+
+
+class MemoryContext:
+    """`CorpusContext` over a local index's passages: a loaded index's `ChunkTable` (or a plain
+    list) read on demand — a hit's predecessor, its whole document — so no corpus text is held."""
+
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Passages | Iterable[Chunk] = ()) -> None:
+        self._idf = idf or {}
+        self._passages = chunks if isinstance(chunks, Passages) else _ListPassages(list(chunks))
+
+    def prefetch(self, chunks: Sequence[Chunk], terms: Sequence[str]) -> None:
+        """Nothing to ask for ahead: each passage is read from the index when needed."""
+
+    def previous_text(self, chunk: Chunk) -> str:
+        """The text of the passage just before this one in the index, when of the same document."""
+        i = self._passages.position(chunk.chunk_id)
+        if not i:  # not in the index, or its first passage
+            return ""
+        before = self._passages[i - 1]
+        return before.text if before.doc_id == chunk.doc_id else ""
+
+    def document_text(self, chunk: Chunk) -> str:
+        """The chunk's document as its title and passages, one per line (the chunk alone when
+        the index does not hold it)."""
+        where = self._passages.doc_positions(chunk.doc_id)
+        if not len(where):
+            return chunk.text
+        texts = [self._passages[int(i)] for i in where]
+        return "\n".join([texts[0].title, *(c.text for c in texts)])
+
+    def idf(self, term: str) -> float | None:
+        return self._idf.get(term)
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, idf: dict[str, float] | None = None, chunks: Iterable[Chunk] = (),
+    def __init__(self, idf: dict[str, float] | None = None, chunks: Passages | Iterable[Chunk] = (),
                  abbreviations: Abbreviations | None = None, scorer: AnswerScorer | None = None,
-                 model_id: str | None = None, similarity: Similarity | None = None) -> None:
-        self.idf = idf or {}
+                 model_id: str | None = None, context: CorpusContext | None = None,
+                 similarity: Similarity | None = None) -> None:
+        """`idf` and `chunks` (a local index's passages, read on demand) or `context` (the corpus
+        asked for what a question needs) give the answerer its neighbouring passages, documents
+        and word weights; `similarity` the question × answer-unit cosines (search/units.py)."""
+        self.corpus: CorpusContext = context or MemoryContext(idf, chunks)
         self.abbreviations = abbreviations or Abbreviations()
         self._scorer = scorer
         self.model_id = model_id  # the embedder behind the hits' cosines
-        self.similarity = similarity  # question × answer-unit cosines (search/units.py)
-        self._doc_text: dict[str, str] = {}
-        self._prev: dict[str, str] = {}
+        self.similarity = similarity
         self._memo = _Memo(4096)  # chunk id → folded context, its tokens
         self._doc_memo = _Memo(64)  # doc id → folded document
-        last: Chunk | None = None
-        for c in chunks:
-            self._doc_text[c.doc_id] = self._doc_text.get(c.doc_id, c.title) + "\n" + c.text
-            if last is not None and last.doc_id == c.doc_id:
-                self._prev[c.chunk_id] = last.text
-            last = c
 
     def _weight(self, term: str) -> float:
-        return self.idf.get(term, 3.0)
+        idf = self.corpus.idf(term)
+        return 3.0 if idf is None else idf
 
     def _coverage(self, terms: list[str], tokens: set[str]) -> float:
         """Rarity-weighted share of the question's words, and of its adjacent word pairs, found
@@ -149,7 +193,7 @@ class ExtractiveAnswerer:
     def context(self, chunk: Chunk) -> str:
         """The chunk with its title and the passage before it (a split paragraph's lead-in), its
         abbreviations spelled out after it."""
-        return self.abbreviations.expand(f"{chunk.title}\n{self._prev.get(chunk.chunk_id, '')}\n{chunk.text}")
+        return self.abbreviations.expand(f"{chunk.title}\n{self.corpus.previous_text(chunk)}\n{chunk.text}")
 
     def _context_facts(self, chunk: Chunk) -> tuple[str, set[str]]:
         """Folded context and its tokens, memoized: the same passages come back question after
@@ -164,7 +208,7 @@ class ExtractiveAnswerer:
     def _folded_doc(self, chunk: Chunk) -> str:
         doc = self._doc_memo.get(chunk.doc_id)
         if doc is None:
-            doc = fold(self._doc_text.get(chunk.doc_id, chunk.text))
+            doc = fold(self.corpus.document_text(chunk))
             self._doc_memo.put(chunk.doc_id, doc)
         return doc
 
@@ -206,7 +250,7 @@ class ExtractiveAnswerer:
         got = self._memo.get(key)
         if got is None:
             units = answer_units(chunk.text)
-            got = (units, [self._tokens(f"{_row_head(chunk.text, s)} {chunk.text[s:e]}") for s, e in units])
+            got = (units, [self._tokens(f"{row_head(chunk.text, s)} {chunk.text[s:e]}") for s, e in units])
             self._memo.put(key, got)
         return got
 
@@ -241,6 +285,7 @@ class ExtractiveAnswerer:
         (rag/answerers/features.py); shared with the fitting script."""
         named = set(bm25_tokens(" ".join([*info.places, *info.years, *info.periods])))
         qf = question_facts(info, [t for t in info.content_terms if t not in named])
+        self.corpus.prefetch([h.chunk for h in hits], qf.terms)
         top_fused = max(h.score for h in hits)
         cosines = self.cosines(hits)
         top_cos = max(cosines)

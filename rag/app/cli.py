@@ -52,10 +52,12 @@ class _Group(click.Group):
 @click.option("--store", metavar="URL",
               help="Kho chỉ mục PostgreSQL dùng chung (RAG_STORE), ví dụ postgresql://rag@127.0.0.1:5432/rag; "
                    "mặc định: thư mục chỉ mục.")
+@click.option("--store-read", metavar="URL",
+              help="Bản sao đọc của kho PostgreSQL (RAG_STORE_READ): câu hỏi đọc từ đây, ghi vẫn vào --store.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in tiến trình ra stderr.")
 @click.pass_context
 def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend: str | None,
-         store: str | None, quiet: bool) -> None:
+         store: str | None, store_read: str | None, quiet: bool) -> None:
     """Hỏi đáp chính sách chuyển đổi số, có trích dẫn nguồn.
 
     \b
@@ -64,7 +66,8 @@ def main(ctx: click.Context, index_dir: Path | None, model: str | None, backend:
       rag index tai-lieu/ --rebuild
     """
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend, "store": store}
+    ctx.obj = {"index_dir": index_dir, "model": model, "backend": backend, "store": store,
+               "store_read": store_read}
     if quiet:
         ctx.obj["show_progress"] = False
 

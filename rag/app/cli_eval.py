@@ -76,7 +76,7 @@ def run_eval_command(ctx: click.Context, *, eval_set: Path | None, corpus: Path 
     if not partial:  # a quick run on part of a set is not a point of its history
         settings = {k_: str(v) for k_, v in asdict(pipe.settings).items()
                     if k_ not in {"corpus", "index_dir", "cache_dir", "show_progress", "llm_api_key",
-                                  "feedback_db", "eval_dir", "store"}}
+                                  "feedback_db", "eval_dir", "store", "store_read"}}
         history_file = out / "history.jsonl"
         previous = (hist.read_history(history_file) or [None])[-1]
         record = hist.make_record(scores, kinds, settings, str(set_path))

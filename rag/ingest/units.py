@@ -39,3 +39,11 @@ def answer_units(text: str) -> list[tuple[int, int]]:
             pos = s + m.end()
         out.append((pos, e))
     return [(s, e) for s, e in out if e - s > 3]
+
+
+def row_head(text: str, start: int) -> str:
+    """For a sentence inside a table cell, the row's first two cells ("02 | Cấp giấy chứng nhận
+    …"): they say what the row is about, so a "thời hạn" cell is matched with its procedure."""
+    para = text.rfind("\n\n", 0, start) + 1
+    seps = [m.start() for m in re.finditer(r" \| ", text[para:start])]
+    return text[para:para + seps[min(1, len(seps) - 1)]] if seps else ""

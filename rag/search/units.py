@@ -22,26 +22,23 @@ from ..types import Chunk
 
 
 class UnitSimilarity:
-    def __init__(self, index: LoadedIndex, embedder: Embedder, query_vector: Callable[[str], np.ndarray],
+    """`index`: a local index version (its stored unit vectors); None for a store read in place,
+    whose passages get their units embedded on first use."""
+
+    def __init__(self, index: LoadedIndex | None, embedder: Embedder, query_vector: Callable[[str], np.ndarray],
                  cache_size: int = 2048) -> None:
         self.index = index
         self.embedder = embedder
         self.query_vector = query_vector
-        self._positions: dict[str, int] | None = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = cache_size
         self._lock = threading.Lock()
 
-    def _position(self, chunk: Chunk) -> int | None:
-        if self._positions is None:
-            self._positions = self.index.chunk_ids()
-        i = self._positions.get(chunk.chunk_id)
-        return i if i is not None and self.index.chunks[i].text == chunk.text else None
-
     def unit_vectors(self, chunk: Chunk) -> np.ndarray:
-        i = self._position(chunk)
-        if i is not None and self.index.units is not None:
-            return self.index.units.of(i)
+        if self.index is not None and self.index.units is not None:
+            i = self.index.chunks.position(chunk.chunk_id)
+            if i is not None:
+                return self.index.units.of(i)
         with self._lock:
             got = self._cache.get(chunk.chunk_id)
             if got is not None:

@@ -28,6 +28,7 @@ class Scored:
 
     chunk: Chunk
     score: float
+    pos: int = -1  # where the store keeps it (row id, index position): ties and later look-ups use it
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Layout under `index_dir`:
     CURRENT            the name of the live version folder, one line, nothing else
-    v-<stamp>/         meta.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/, vocab.json,
+    v-<stamp>/         meta.json, chunks.jsonl (+ chunks.table.npz: offsets, ids, documents;
+                       see chunk_table.py), vectors.npy, dense.faiss, bm25/, vocab.json,
                        df.json, abbreviations.json
     .lock              held while writing, so concurrent writers queue instead of clashing
     uploads/, feedback.sqlite3   the UI's, never touched here
@@ -29,7 +30,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -40,6 +42,7 @@ from ..errors import DiskFullError, IndexFormatError, IndexStateError
 from ..types import DEFAULT_COLLECTION, Chunk
 from ..vi.abbreviations import learn as learn_abbreviations
 from ..vi.vocab import Vocabulary
+from .chunk_table import TABLE_FILE, ChunkTable
 from .units import FILES as UNIT_FILES
 from .units import UnitVectors
 
@@ -74,10 +77,22 @@ class DocumentRecord:
     doc_type: str | None = None
     issuer: str | None = None
     ocr_pages: list[int] = field(default_factory=list)
-    fingerprint: list[int] = field(default_factory=list)  # near-duplicate detection (ingest.dedup)
+    # near-duplicate detection (ingest.dedup): up to 3,001 hashes a document, held as 8 bytes
+    # each (a list of Python ints took ~40 B a value: ~1 KB per passage of the seed documents)
+    fingerprint: Sequence[int] = field(default_factory=lambda: array("Q"))
     also_in: list[str] = field(default_factory=list)  # other files holding the same text
     # who may read it (issue #14); records written before collections existed read as "chung"
     collection: str = DEFAULT_COLLECTION
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fingerprint, array):
+            try:
+                self.fingerprint = array("Q", self.fingerprint)
+            except (OverflowError, TypeError) as e:
+                raise ValueError(f"fingerprint of {self.path}: {e}") from None
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "fingerprint": list(self.fingerprint)}
 
     @classmethod
     def from_json(cls, raw: object) -> DocumentRecord:
@@ -103,7 +118,7 @@ class IndexMeta:
     files: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "documents": {k: r.to_json() for k, r in self.documents.items()}}
 
     @classmethod
     def from_json(cls, raw: dict) -> IndexMeta:
@@ -117,11 +132,12 @@ class IndexMeta:
 
 @dataclass
 class LoadedIndex:
-    """Everything a query needs, loaded once per process."""
+    """Everything a query needs, loaded once per process. `chunks` decodes a passage when it is
+    read (a top hit, its neighbour), so the index costs no Python object per passage."""
 
     path: Path
     meta: IndexMeta
-    chunks: list[Chunk]
+    chunks: ChunkTable
     dense: object  # faiss.Index
     bm25: object  # search_backends.BM25Matrix
     vocab: Vocabulary
@@ -138,7 +154,7 @@ class LoadedIndex:
         return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in self.df.items()}
 
     def chunk_ids(self) -> dict[str, int]:
-        return {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        return {cid: i for i, cid in enumerate(self.chunks.chunk_ids())}
 
 
 # ------------------------------------------------------------------ locating versions
@@ -341,12 +357,17 @@ def bm25_corpus_tokens(chunks: list[Chunk]) -> list[list[str]]:
 #: Exact search up to this many chunks; above it, HNSW. bench/results/scale.md: exact search
 #: costs ~16 ms at 10k, ~48 ms at 100k and ~280 ms at 1M chunks; HNSW (M=32, efConstruction=80)
 #: needs efSearch=512 for recall@10 ≥ 0.95 at 1M (0.955, 2.2 ms p50; efSearch=64 gave 0.898).
+#: The graph stores 8-bit codes (384 B a vector instead of 1,536: bench/results/memory.md) and
+#: the candidates are re-scored exactly from the memory-mapped float vectors (`RescoredDense`).
 EXACT_MAX_CHUNKS = 50_000
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 512
+#: "flat" exact; "hnsw-sq8" above EXACT_MAX_CHUNKS; "hnsw" (float vectors in the graph) is what
+#: indexes written before "hnsw-sq8" hold, still read
+DENSE_TYPES = ("flat", "hnsw-sq8", "hnsw")
 
 
 def choose_dense_type(n_chunks: int) -> str:
-    return "flat" if n_chunks <= EXACT_MAX_CHUNKS else "hnsw"
+    return "flat" if n_chunks <= EXACT_MAX_CHUNKS else "hnsw-sq8"
 
 
 def build_dense(vectors: np.ndarray, dense_type: str):
@@ -357,12 +378,23 @@ def build_dense(vectors: np.ndarray, dense_type: str):
     if dense_type == "flat":
         index = faiss.IndexFlatIP(dim)
     else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        if dense_type == "hnsw-sq8":
+            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)  # each dimension's range, for its 8-bit code
+        else:
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
     if len(vectors):
         index.add(vectors)
     return index
+
+
+def dense_searcher(index, vectors: np.ndarray, dense_type: str):
+    """What the retriever searches: an 8-bit graph's candidates get their exact cosines."""
+    from .search_backends import RescoredDense
+
+    return RescoredDense(index, vectors) if dense_type == "hnsw-sq8" else index
 
 
 def _is_disk_full(e: BaseException) -> bool:
@@ -429,9 +461,7 @@ def _write_version(folder: Path, meta: IndexMeta, chunks: list[Chunk], vectors: 
             df[t] = df.get(t, 0) + 1
     (folder / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
     retriever.save(str(folder / "bm25"), show_progress=False)
-    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for c in chunks:
-            fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    ChunkTable.from_chunks(chunks).save(folder)
     vocab = Vocabulary.build(c.text for c in chunks)
     (folder / "abbreviations.json").write_text(
         json.dumps(learn_abbreviations(c.text for c in chunks), ensure_ascii=False), encoding="utf-8")
@@ -458,9 +488,23 @@ def _corrupt(version: Path, detail: str) -> IndexStateError:
                            f"{REPAIR_HINT} (hoặc xây lại / or rebuild: rag index --rebuild)")
 
 
+def _pack_fingerprint(obj: dict) -> dict:
+    """Pack a document's fingerprint as soon as the parser has read it: the lists of Python ints
+    of every document alive at once took ~2 KB of RAM per passage (seed-sized documents) that
+    the allocator kept after they were freed."""
+    fp = obj.get("fingerprint")
+    if isinstance(fp, list) and "path" in obj:
+        try:
+            obj["fingerprint"] = array("Q", fp)
+        except (OverflowError, TypeError):
+            pass  # left as read: DocumentRecord reports it
+    return obj
+
+
 def read_version_meta(version: Path) -> IndexMeta:
     try:
-        return IndexMeta.from_json(json.loads((version / "meta.json").read_text(encoding="utf-8")))
+        return IndexMeta.from_json(json.loads((version / "meta.json").read_text(encoding="utf-8"),
+                                              object_hook=_pack_fingerprint))
     except (OSError, ValueError, TypeError) as e:
         raise _corrupt(version, f"meta.json: {e}") from None
 
@@ -471,7 +515,7 @@ def read_meta(index_dir: Path) -> IndexMeta | None:
 
 
 #: what a query reads: verified on every load (dense.faiss only for approximate indexes)
-_LOADED_FILES = ("chunks.jsonl", "vectors.npy", "vocab.json", "df.json", "abbreviations.json",
+_LOADED_FILES = ("chunks.jsonl", TABLE_FILE, "vectors.npy", "vocab.json", "df.json", "abbreviations.json",
                  "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
                  "bm25/vocab.index.json", "bm25/params.index.json")
 
@@ -503,8 +547,7 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
     if problems := verify_files(version, meta, wanted, full=full_check):
         raise _corrupt(version, "; ".join(problems[:3]))
     try:
-        chunks = [Chunk(**json.loads(line)) for line in
-                  (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        chunks = ChunkTable.open(version)
         bm25 = BM25Matrix(version / "bm25")
         vocab = Vocabulary.from_dict(json.loads((version / "vocab.json").read_text(encoding="utf-8")))
         vectors = np.load(version / "vectors.npy", mmap_mode="r")
@@ -513,7 +556,7 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
         else:
             import faiss
 
-            dense = faiss.read_index(str(version / "dense.faiss"))
+            dense = dense_searcher(faiss.read_index(str(version / "dense.faiss")), vectors, meta.dense_type)
         df = json.loads((version / "df.json").read_text(encoding="utf-8"))
         abbr_file = version / "abbreviations.json"  # absent in indexes built before it existed
         abbreviations = json.loads(abbr_file.read_text(encoding="utf-8")) if abbr_file.exists() else {}
@@ -538,6 +581,11 @@ def check(index_dir: Path) -> tuple[Path, list[str], list[str]]:
         "không có mã kiểm tra / no checksums recorded (index written before they existed): "
         "lập chỉ mục lại một lần để ghi / run `rag index <your folders>` once to record them "
         "(nothing is re-embedded)"]
+    if not (version / TABLE_FILE).exists():
+        warnings.append(
+            f"không có {TABLE_FILE} / no {TABLE_FILE} (index written before it existed): mỗi lần nạp "
+            "phải đọc toàn bộ chunks.jsonl / every load reads all of chunks.jsonl; chạy / run "
+            "`rag index` một lần để ghi / once to write it (nothing is re-embedded)")
     if not problems:
         try:
             load_version(version, full_check=True)

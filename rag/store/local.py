@@ -99,7 +99,7 @@ class LocalStore:
             return []
         n = len(index.chunks) if flt else min(k, len(index.chunks))
         scores, ids = index.dense.search(np.asarray(query, dtype=np.float32).reshape(1, -1), n)
-        hits = [Scored(index.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        hits = [Scored(index.chunks[int(i)], float(s), int(i)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         return [h for h in hits if flt is None or _allows(flt, index, h.chunk)][:k]
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
@@ -117,7 +117,7 @@ class LocalStore:
             if scores[i] <= 0 or len(out) == k:
                 break
             if flt is None or _allows(flt, index, c):
-                out.append(Scored(c, float(scores[i])))
+                out.append(Scored(c, float(scores[i]), int(i)))
         return out
 
     def snapshot(self) -> Snapshot:

@@ -10,9 +10,52 @@ corpora, are loaded with faiss.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+
+
+def read_range(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """`arr[start:stop]` (rows of a memory-mapped .npy array) read with pread into fresh memory.
+
+    Touching a mapped file maps far more than the bytes read: Linux maps a page-cache folio
+    whole (measured: 40 random rows of a 88 MB vectors.npy put 48 MB of it in the process's RSS,
+    the first question all of it). A read copies only what is asked, and the page cache it
+    leaves behind is the kernel's to drop, not the process's memory."""
+    if not isinstance(arr, np.memmap) or arr.filename is None or stop <= start:
+        return np.asarray(arr[start:stop])
+    row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+    fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        data = os.pread(fd, (stop - start) * row, arr.offset + start * row)
+    finally:
+        os.close(fd)
+    return np.frombuffer(data, dtype=arr.dtype).reshape(stop - start, *arr.shape[1:])
+
+
+#: above this many rows (a filtered search scores every passage) one read per row costs more
+#: than mapping the file: `read_rows` indexes the map instead
+MAX_ROW_READS = 4096
+
+
+def read_rows(arr: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`arr[ids]` for a few scattered rows, read like `read_range`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not isinstance(arr, np.memmap) or arr.filename is None or len(ids) > MAX_ROW_READS:
+        return np.asarray(arr[ids])
+    row = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+    out = np.empty((len(ids), *arr.shape[1:]), dtype=arr.dtype)
+    view = out.reshape(len(ids), -1).view(np.uint8)
+    fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        for j, i in enumerate(ids.tolist()):
+            if not 0 <= i < arr.shape[0]:
+                raise IndexError(f"row {i} of {arr.shape[0]}")
+            view[j] = np.frombuffer(os.pread(fd, row, arr.offset + i * row), dtype=np.uint8)
+    finally:
+        os.close(fd)
+    return out
 
 
 class BM25Matrix:
@@ -50,7 +93,7 @@ class BM25Matrix:
                 continue
             start = int(self.indptr[t])
             end = int(self.indptr[t + 1]) if t + 1 < len(self.indptr) else len(self.data)
-            np.add.at(scores, np.asarray(self.indices[start:end]), np.asarray(self.data[start:end]))
+            np.add.at(scores, read_range(self.indices, start, end), read_range(self.data, start, end))
         return scores
 
 
@@ -67,3 +110,25 @@ class ExactDense:
         ids = np.argpartition(-scores, n - 1)[:n] if n < self.ntotal else np.arange(self.ntotal)
         ids = ids[np.argsort(-scores[ids], kind="stable")]
         return scores[ids].reshape(1, -1), ids.reshape(1, -1).astype(np.int64)
+
+
+class RescoredDense:
+    """An approximate FAISS index over 8-bit codes, its candidates re-ranked by their exact
+    cosine from the (memory-mapped) float vectors: the scores the retriever fuses and the
+    answerer reads are true cosines, and asking the graph for `widen`× the candidates wins back
+    most of what the codes cost in recall (bench/results/memory.md)."""
+
+    def __init__(self, index, vectors: np.ndarray, widen: int = 2) -> None:
+        self.index = index
+        self.vectors = vectors
+        self.widen = widen
+        self.ntotal = int(index.ntotal)
+
+    def search(self, q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(q, dtype=np.float32).reshape(1, -1)
+        _, ids = self.index.search(q, min(self.ntotal, self.widen * n))
+        ids = ids[0][ids[0] >= 0]
+        order = np.sort(ids)  # rows read in file order
+        scores = np.asarray(read_rows(self.vectors, order) @ q[0], dtype=np.float32)
+        best = np.argsort(-scores, kind="stable")[:n]
+        return scores[best].reshape(1, -1), order[best].reshape(1, -1).astype(np.int64)

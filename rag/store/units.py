@@ -1,8 +1,9 @@
 """One e5 vector per answer unit (sentence, clause, table cell) of every passage.
 
 Stored with each index version as `units.npy` (float16: half the disk, and cosines move by
-< 0.001) and `unit_offsets.npy` (passage i's units are rows offsets[i]:offsets[i+1]), memory-
-mapped on load so only the rows of the passages a question retrieves are read. The answerer's
+< 0.001) and `unit_offsets.npy` (passage i's units are rows offsets[i]:offsets[i+1]); only the
+rows of the passages a question retrieves are read, with pread (search_backends.read_range: a
+memory map would put far more of the file in the process's memory). The answerer's
 question–sentence similarity comes from these, so answering embeds nothing but the question.
 Computing them is about half the passage embedding time again (units are short, so the model
 runs ~5× more texts of ~1/5 the length).
@@ -16,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ..embedders.base import Embedder
-from ..ingest.units import answer_units
+from ..ingest.units import answer_units, row_head
 from ..progress import status
 from ..types import Chunk
+from .search_backends import read_range
 
 FILES = ("units.npy", "unit_offsets.npy")
 
@@ -30,7 +32,7 @@ class UnitVectors:
 
     def of(self, i: int) -> np.ndarray:
         """The unit vectors of passage `i`, in `answer_units` order."""
-        return np.asarray(self.vectors[int(self.offsets[i]):int(self.offsets[i + 1])], dtype=np.float32)
+        return read_range(self.vectors, int(self.offsets[i]), int(self.offsets[i + 1])).astype(np.float32)
 
     def take(self, keep: list[int]) -> UnitVectors:
         """The rows of the passages `keep`, in that order (a removal rewrites the index)."""
@@ -58,7 +60,9 @@ class UnitVectors:
 
 
 def unit_texts(chunk: Chunk) -> list[str]:
-    return [chunk.text[s:e] for s, e in answer_units(chunk.text)]
+    """What is embedded for each answer unit: a table cell with its row's first cells (a
+    "thời hạn" cell says nothing of which procedure it belongs to), any other unit as it is."""
+    return [f"{row_head(chunk.text, s)} {chunk.text[s:e]}".strip() for s, e in answer_units(chunk.text)]
 
 
 def embed_units(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray],

@@ -29,6 +29,31 @@ ministries), so that restoration works for them too."""
 _PHRASE_BREAK = re.compile(r"[.,;:!?()\"“”‘’\n]+\s|[;:!?()\"“”\n]")
 
 
+def gram_counts(texts: Iterable[str]) -> dict[str, Counter]:
+    """folded 1-, 2- and 3-gram → how often each accented spelling of it occurs in `texts`; the
+    counts of a corpus are the sum of its documents' counts."""
+    grams: dict[str, Counter] = defaultdict(Counter)
+    for text in texts:
+        for phrase in _PHRASE_BREAK.split(text):
+            toks = [w.lower() for w in words(phrase)]
+            folded = [fold(w) for w in toks]
+            for n in (1, 2, 3):
+                for i in range(len(toks) - n + 1):
+                    grams[" ".join(folded[i:i + n])][" ".join(toks[i:i + n])] += 1
+    return dict(grams)
+
+
+_LEXICON_COUNTS: dict[str, Counter] | None = None
+
+
+def lexicon_counts() -> dict[str, Counter]:
+    """The general words' counts every vocabulary adds to its corpus's (ten times over)."""
+    global _LEXICON_COUNTS
+    if _LEXICON_COUNTS is None:
+        _LEXICON_COUNTS = gram_counts(["\n".join([_LEXICON, *PROVINCES, *MINISTRIES])] * 10)
+    return _LEXICON_COUNTS
+
+
 class Vocabulary:
     """Counts of accented forms per folded word, bigram and trigram."""
 
@@ -37,17 +62,18 @@ class Vocabulary:
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> Vocabulary:
-        grams: dict[str, Counter] = defaultdict(Counter)
         # the lexicon counts a few times over so general words hold against corpus homographs
-        general = "\n".join([_LEXICON, *PROVINCES, *MINISTRIES])
-        for text in [*texts, *[general] * 10]:
-            for phrase in _PHRASE_BREAK.split(text):
-                toks = [w.lower() for w in words(phrase)]
-                folded = [fold(w) for w in toks]
-                for n in (1, 2, 3):
-                    for i in range(len(toks) - n + 1):
-                        grams[" ".join(folded[i:i + n])][" ".join(toks[i:i + n])] += 1
+        grams = gram_counts(texts)
+        for gram, forms in lexicon_counts().items():
+            grams.setdefault(gram, Counter()).update(forms)
         return cls({k: dict(v) for k, v in grams.items()})
+
+    @staticmethod
+    def keys_for(text: str) -> set[str]:
+        """The folded 1-, 2- and 3-grams `restore(text)` looks up: a vocabulary kept elsewhere
+        (a database) fetches just these counts for a question."""
+        folded = [fold(w.lower()) for w in words(text)]
+        return {" ".join(folded[i:i + n]) for n in (1, 2, 3) for i in range(len(folded) - n + 1)}
 
     def to_dict(self) -> dict:
         return {"grams": self.grams}

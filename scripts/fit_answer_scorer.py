@@ -164,7 +164,8 @@ def fit_trees(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> tuple[Tre
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     model = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=200, max_leaf_nodes=15,
-                                           l2_regularization=1.0, random_state=SEED).fit(x, y)
+                                           l2_regularization=1.0, random_state=SEED,
+                                           monotonic_cst=[MONOTONIC.get(f, 0) for f in names]).fit(x, y)
     trees = []
     for (predictor,) in model._predictors:
         nodes = predictor.nodes
@@ -183,6 +184,16 @@ def fit_trees(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> tuple[Tre
         raise SystemExit(f"tree export differs from scikit-learn by {gap}")
     return ours, d
 
+
+#: the direction the tree model may move with a feature, all else equal: more of the question
+#: covered, a more similar sentence, a better-ranked passage never counts against a candidate. The
+#: dev sets are Wikipedia and law articles; this keeps the model from learning their quirks in ways
+#: that reverse on other documents (decision tables in tests/test_e2e_realdocs.py).
+MONOTONIC = {f: 1 for f in ("cov", "ctx_cov", "passage_cov", "rank_inv", "fused", "cosine", "has_value",
+                            "counted_ok", "role_ok", "constraints_ok", "entity_in_passage", "entity_in_cand",
+                            "sim", "sim_best", "numbers_ok")}
+MONOTONIC.update({f: -1 for f in ("cosine_gap", "missing_value", "restates", "other_province", "sim_gap",
+                                  "sim_passage_gap", "cov_gap")})
 
 REFUSE_WITHOUT_VALUE: set[str] = set()  # set from --refuse-without-value
 GATES = {"constraints_ok": 1.0, "role_ok": 1.0, "counted_ok": 1.0, "missing_value": 0.0, "other_province": 0.0}

@@ -30,11 +30,11 @@ pytestmark = [pytest.mark.slow,
 
 # set → (qa file, metric floors before the margin)
 FLOORS = {
-    # measured 2026-11-30 (unit similarity + boosted trees): whole sets viquad answer 0.718,
-    # unanswerable declined 0.108, answerable declined 0.038; this 200-question slice 0.709, 0.068,
-    # 0.047; legal answer 0.704, none declined; legal retrieval hit@5 0.965
-    "viquad": ("qa.jsonl", {"answer_accuracy": 0.70, "refusal_recall": 0.07, "max_false_refusal_share": 0.05}),
-    "legal": ("qa.jsonl", {"answer_accuracy": 0.70, "max_false_refusal_share": 0.05}),
+    # measured 2026-11-30 (unit similarity + monotone boosted trees): whole sets viquad answer
+    # 0.716, unanswerable declined 0.104, answerable declined 0.036; this 200-question slice 0.693,
+    # 0.082, 0.047; legal answer 0.714, none declined; legal retrieval hit@5 0.965
+    "viquad": ("qa.jsonl", {"answer_accuracy": 0.69, "refusal_recall": 0.08, "max_false_refusal_share": 0.05}),
+    "legal": ("qa.jsonl", {"answer_accuracy": 0.71, "max_false_refusal_share": 0.05}),
     "legal-retrieval": ("retrieval.jsonl", {"hit@5": 0.95}),
 }
 

@@ -19,10 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_eval_answers_are_the_same_on_both_stores(tmp_path, pg_url):  # noqa: F811
     items = load_items(ROOT / "eval" / "qa.jsonl")
-    local = Pipeline(load_settings(index_dir=tmp_path / "index", show_progress=False, warm_queries=False))
+    # one runtime for every text: backend "auto" picks by batch size, and the local build embeds
+    # all passages and sentences in big batches while the store writes document by document
+    local = Pipeline(load_settings(index_dir=tmp_path / "index", show_progress=False, warm_queries=False,
+                                   backend="onnx"))
     local.index(rebuild=True)
     shared = Pipeline(load_settings(index_dir=tmp_path / "unused", store=pg_url, show_progress=False,
-                                    warm_queries=False), embedder=local.embedder)
+                                    warm_queries=False, backend="onnx"), embedder=local.embedder)
     shared.index(rebuild=True)
     assert shared.documents().keys() == local.documents().keys()
     differences = []

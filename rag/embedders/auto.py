@@ -11,6 +11,7 @@ interchangeable vectors (cosine ≥ 0.99, tested), so one index may hold vectors
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -95,6 +96,10 @@ class AutoEmbedder:
 
         thread = threading.Thread(target=load, daemon=True, name="rag-warm-queries")
         thread.start()
+        # a process done before the load finishes (`rag ask --file` with three questions) waits
+        # for it at exit: interpreter shutdown under a thread still inside the runtime's native
+        # code aborts the process ("terminate called without an active exception", exit -6)
+        atexit.register(thread.join)
         if wait:
             thread.join()
         return thread

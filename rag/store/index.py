@@ -560,7 +560,7 @@ def load_version(version: Path, full_check: bool = False) -> LoadedIndex:
         df = json.loads((version / "df.json").read_text(encoding="utf-8"))
         abbr_file = version / "abbreviations.json"  # absent in indexes built before it existed
         abbreviations = json.loads(abbr_file.read_text(encoding="utf-8")) if abbr_file.exists() else {}
-        units = UnitVectors.load(version, len(chunks)) if all(f in meta.files for f in UNIT_FILES) else None
+        units = UnitVectors.load(version, len(chunks))  # None when written before unit vectors
     except Exception as e:  # any unreadable part means the same thing to the user
         raise _corrupt(version, f"{type(e).__name__}: {e}") from None
     if (len(chunks) != meta.n_chunks or dense.ntotal != len(chunks) or vectors.shape[0] != len(chunks)

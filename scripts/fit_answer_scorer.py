@@ -46,6 +46,7 @@ from rag.answerers.extractive import ExtractiveAnswerer, _with_antecedent  # noq
 from rag.answerers.features import FEATURES, N_OWN  # noqa: E402
 from rag.answerers.scorer import (  # noqa: E402
     ANSWERABLE_FEATURES,
+    ANSWERABLE_LEXICAL,
     COSINE_MODEL,
     FORMAT_VERSION,
     WEIGHTS_PATH,
@@ -208,7 +209,8 @@ def allowed(x: np.ndarray, gates: dict[str, float]) -> np.ndarray:
     return ok
 
 
-def question_rows(model, rows: list[dict], gates: dict[str, float]
+def question_rows(model, rows: list[dict], gates: dict[str, float],
+                  names: tuple[str, ...] = ANSWERABLE_FEATURES
                   ) -> tuple[np.ndarray, list[bool], list[bool], list[bool]]:
     """Answerability features, whether answerable, whether the top candidate is right, whether
     any candidate passed the gates. `model` is the candidate model, or a function of the row
@@ -225,13 +227,13 @@ def question_rows(model, rows: list[dict], gates: dict[str, float]
             ok = typed if typed.any() else ok
         passed.append(bool(ok.any()))
         if not ok.any():
-            feats.append([0.0] * len(ANSWERABLE_FEATURES))
+            feats.append([0.0] * len(names))
             right.append(False)
         else:
             m = model(r) if callable(model) and not hasattr(model, "probabilities") else model
             p = np.where(ok, m.probabilities(r["x"]), 0.0)
             b = int(np.argmax(p))
-            feats.append(answerable_features(p, r["x"][b], r["top_cos"]))
+            feats.append(answerable_features(p, r["x"][b], r["top_cos"], names))
             right.append(bool(r["y"][b]))
         answerable.append(r["item"].answerable)
     return np.asarray(feats), answerable, right, passed
@@ -239,7 +241,7 @@ def question_rows(model, rows: list[dict], gates: dict[str, float]
 
 def scores(cand, ans: LogisticModel, threshold: float, rows: list[dict],
            gates: dict[str, float]) -> dict:
-    feats, answerable, right, passed = question_rows(cand, rows, gates)
+    feats, answerable, right, passed = question_rows(cand, rows, gates, ans.features)
     keep = (ans.probabilities(feats) >= threshold) & np.asarray(passed) if len(feats) else np.zeros(0, bool)
     n_ans = sum(answerable)
     n_una = len(rows) - n_ans
@@ -254,17 +256,17 @@ def scores(cand, ans: LogisticModel, threshold: float, rows: list[dict],
     }
 
 
-def fit_answerable(cand, tables: dict, gates: dict[str, float], args: argparse.Namespace
-                   ) -> tuple[LogisticModel, float]:
+def fit_answerable(cand, tables: dict, gates: dict[str, float], args: argparse.Namespace,
+                   names: tuple[str, ...] = ANSWERABLE_FEATURES) -> tuple[LogisticModel, float]:
     """The answerability model and the highest threshold that declines at most `max_declined` of
     each set's answerable fit questions (those no candidate passed the gates count as declined).
     `cand` gives each fit row its out-of-fold candidate model."""
     fit_rows = [r for t in tables.values() for r in t["fit"]]
-    qx, qa, _, _ = question_rows(cand, fit_rows, gates)
-    ans = fit_logistic(qx, np.asarray(qa, float), ANSWERABLE_FEATURES, args.C, balanced=True)
+    qx, qa, _, _ = question_rows(cand, fit_rows, gates, names)
+    ans = fit_logistic(qx, np.asarray(qa, float), names, args.C, balanced=True)
     threshold = 1.0
     for t in tables.values():
-        fx, fa, _, passed = question_rows(cand, t["fit"], gates)
+        fx, fa, _, passed = question_rows(cand, t["fit"], gates, names)
         mask = np.asarray(fa)
         p = np.where(np.asarray(passed), ans.probabilities(fx), -1.0)[mask]
         budget = int(np.floor(args.max_declined * mask.sum())) - int((p < 0).sum())
@@ -353,15 +355,16 @@ def main() -> None:
     lex_rows = [r for t in lex_tables.values() for r in t["fit"] if r["item"].answerable and len(r["x"])]
     lex_cand = fit_logistic(np.vstack([r["x"] for r in lex_rows]), np.concatenate([r["y"] for r in lex_rows]),
                             FEATURES[:N_OWN], args.C)
-    lex_ans, lex_threshold = fit_answerable(lex_cand, lex_tables, gates, args)
+    lex_ans, lex_threshold = fit_answerable(lex_cand, lex_tables, gates, args, ANSWERABLE_LEXICAL)
     lex_metrics = {name: {part: scores(lex_cand, lex_ans, lex_threshold, rows, gates) for part, rows in t.items()}
                    for name, t in lex_tables.items()}
     print("lexical:", json.dumps(lex_metrics), file=sys.stderr)
-    # what a source without similarities stands in with: the typical best passage and best unit
-    # (every unit then gets it, so each looks like a question's most similar one)
-    tops = np.array([r["x"][:, [FEATURES.index("cosine"), FEATURES.index("sim")]].max(axis=0)
-                     for t in tables.values() for r in t["fit"] if len(r["x"])])
-    typical = {"cosine": round(float(np.median(tops[:, 0])), 6), "sim": round(float(np.median(tops[:, 1])), 6)}
+    # what a source without cosines stands in with: a typical passage's cosine (not the best
+    # passage's: every passage would look like the one that answers) and a typical best unit's
+    fit_x = np.vstack([r["x"] for t in tables.values() for r in t["fit"] if len(r["x"])])
+    tops = np.array([r["x"][:, FEATURES.index("sim")].max() for t in tables.values() for r in t["fit"] if len(r["x"])])
+    typical = {"cosine": round(float(np.median(fit_x[:, FEATURES.index("cosine")])), 6),
+               "sim": round(float(np.median(tops)), 6)}
     if args.dry_run:
         return
     out = {

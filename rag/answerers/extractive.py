@@ -330,7 +330,7 @@ class ExtractiveAnswerer:
         best = int(np.argmax(probs))
         top_cos = max(self.cosines(hits))
         answerable = float(models.answerable.probabilities(
-            np.asarray(answerable_features(probs, xs[best], top_cos)))[0])
+            np.asarray(answerable_features(probs, xs[best], top_cos, models.answerable.features)))[0])
         # the dev sets hold no English questions: their lexical features (a Vietnamese passage
         # covers few English words) say nothing about answerability, so only the rules refuse them
         if answerable < models.threshold and not info.english:

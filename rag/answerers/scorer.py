@@ -112,6 +112,8 @@ class LexicalModels:
         cand = LogisticModel.from_dict(d["candidate"])
         if cand.features != FEATURES[:N_OWN]:
             raise ValueError("lexical features differ from rag/answerers/features.py: refit")
+        if LogisticModel.from_dict(d["answerable"]).features != ANSWERABLE_LEXICAL:
+            raise ValueError("lexical answerability features differ: refit")
         return cls(cand, LogisticModel.from_dict(d["answerable"]), float(d["threshold"]))
 
 
@@ -176,17 +178,22 @@ def default_scorer(path: Path = WEIGHTS_PATH) -> AnswerScorer:
 ANSWERABLE_FEATURES = ("best", "margin", "best_cov", "best_ctx_cov", "best_passage_cov", "entity_in_passage",
                        "entity_in_cand", "top_cosine", "has_value", "english", "best_sim", "top_sim",
                        "numbers_ok")
+#: … of the lexical models: the few the answerability model had before similarities existed (with
+#: the richer set above, fitted without similarities, it declined far less off-topic questions)
+ANSWERABLE_LEXICAL = ("best", "margin", "best_cov", "best_passage_cov", "entity_in_passage", "top_cosine",
+                      "has_value", "english")
 
 
-def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float) -> list[float]:
-    """From the candidates' probabilities and the best one's features (without the similarity
-    columns, for the lexical models, those count as 0)."""
+def answerable_features(probs: np.ndarray, best_x: np.ndarray, top_cosine: float,
+                        names: tuple[str, ...] = ANSWERABLE_FEATURES) -> list[float]:
+    """From the candidates' probabilities and the best one's features, in the order of `names`
+    (`best_x` may lack the similarity columns: the lexical models do not use them)."""
     order = np.sort(probs)[::-1]
-    idx = {name: i for i, name in enumerate(FEATURES)}
-    if len(best_x) < len(FEATURES):
-        best_x = np.concatenate([best_x, np.zeros(len(FEATURES) - len(best_x))])
-    return [float(order[0]), float(order[0] - (order[1] if len(order) > 1 else 0.0)),
-            float(best_x[idx["cov"]]), float(best_x[idx["ctx_cov"]]), float(best_x[idx["passage_cov"]]),
-            float(best_x[idx["entity_in_passage"]]), float(best_x[idx["entity_in_cand"]]), top_cosine,
-            float(best_x[idx["has_value"]]), float(best_x[idx["english"]]), float(best_x[idx["sim"]]),
-            float(best_x[idx["sim"]] + best_x[idx["sim_gap"]]), float(best_x[idx["numbers_ok"]])]
+    x = dict(zip(FEATURES, best_x.tolist()))
+    values = {"best": float(order[0]), "margin": float(order[0] - (order[1] if len(order) > 1 else 0.0)),
+              "best_cov": x["cov"], "best_ctx_cov": x["ctx_cov"], "best_passage_cov": x["passage_cov"],
+              "entity_in_passage": x["entity_in_passage"], "entity_in_cand": x["entity_in_cand"],
+              "top_cosine": top_cosine, "has_value": x["has_value"], "english": x["english"],
+              "best_sim": x.get("sim", 0.0), "top_sim": x.get("sim", 0.0) + x.get("sim_gap", 0.0),
+              "numbers_ok": x.get("numbers_ok", 1.0)}
+    return [float(values[n]) for n in names]

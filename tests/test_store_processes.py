@@ -12,21 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, stop_process
 from pg_server import pg_replica, pg_server, replica_url  # noqa: F401  (fixtures)
 from test_ui_browser import CHROMIUM, NEW_DOC, _wait_healthy
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()  # `rag ui` execs Streamlit, so this pid is the server itself
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +50,7 @@ def two_uis(tmp_path_factory, pg_server, pg_replica):  # noqa: F811
         yield tmp, servers
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
 
 
 def test_an_upload_in_one_ui_is_answered_by_the_other(two_uis):

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -68,12 +68,7 @@ def server(tmp_path_factory):
         _wait_healthy(url, proc, log)
         yield {"url": url, "tmp": tmp, "log": log}
     finally:
-        proc.terminate()  # `rag ui` execs Streamlit, so this pid is the server itself
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
 
 
 def test_chat_in_a_real_browser(server):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, free_port, write_files
+from conftest import CORPUS, free_port, stop_process, write_files
 from test_collections import NOI_BO, QUESTION
 from test_ui_browser import CHROMIUM, _wait_healthy
 
@@ -55,12 +55,7 @@ def office(tmp_path_factory):
         _wait_healthy(f"http://127.0.0.1:{port}", proc, log)
         yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp, "log": log}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
 
 
 def test_two_users_see_only_their_own_sources(office):

@@ -257,7 +257,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         body = {"status": "ok" if ok else "unavailable", "index_loaded": loaded is not None,
                 "store_reachable": store_ok,
                 "documents": len(loaded.meta.documents) if loaded else 0,
-                "chunks": len(loaded.chunks) if loaded else 0,
+                "chunks": loaded.meta.n_chunks if loaded else 0,  # a store read in place loads no passage
                 "index_version": loaded.path.name if loaded else None}
         if engine.startup_error and loaded is None:
             body["error"] = engine.startup_error

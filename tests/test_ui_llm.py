@@ -3,8 +3,6 @@ checked answer, and the fallback note — against the fake server of tests/llm_f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("streamlit")
@@ -12,8 +10,8 @@ pytest.importorskip("langchain_openai")
 import streamlit as st  # noqa: E402
 from llm_fake_server import FakeLLM, Sleep  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from ui_apptest import ask, open_page  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 REPLIES = {  # the first keyword found in the question wins
     "chậm": Sleep(5),
     "lào cai": "Lào Cai đã tích hợp 1.305 dịch vụ công trực tuyến [@1.305].",
@@ -32,12 +30,9 @@ def app_env(rag_env, monkeypatch):
 
 
 def ask_llm(question: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
+    at = open_page()
     at.sidebar.radio(key="answerer").set_value("llm").run()
-    at.chat_input[0].set_value(question).run()
-    assert not at.exception, at.exception
-    return at
+    return ask(at, question)
 
 
 def test_llm_answer_replaces_the_draft_with_sources(app_env):

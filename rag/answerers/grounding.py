@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from ..search.kinds import gives_asked_value, holds_asked_role
-from ..search.query import EN_VI, ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
+from ..search.query import ENGLISH_WORDS, QUESTION_WORDS, QuestionInfo
 from ..types import Chunk
 from ..vi.gazetteer import FOLDED_PROVINCES
 from ..vi.gazetteer import PROVINCE_NAMES as _DISPLAY
@@ -59,7 +59,17 @@ _DATE_RES: list[tuple[re.Pattern, tuple[str, str, str]]] = [
 ]
 # Abbreviations an answer may use where the passage spells the words out.
 _GENERIC_CAPS = {"ubnd", "hdnd", "tp", "cntt", "dvc", "dvctt", "tthc", "csdl", "cccd", "tw", "vn", "qd"}
-_ENGLISH_CAPS = ENGLISH_WORDS | set(EN_VI) | {
+# English words an English answer capitalises in the names of bodies, plans and platforms
+# ("National Public Service Portal"): not names to look up in a Vietnamese passage
+_ENGLISH_TITLE_WORDS = set("""
+accounts administrative banks broadband businesses chaired chairman citizens committee community companies
+completed data database day decision digital economy electronic enterprises fiber fixed goal health households
+identity integrate integrated internet investment invoices market markets meeting minister ministry mobile
+national online payment people percentage platform platforms population portal prime procedures province
+public quarter rate records resolution revenue service services session share signature smartphone speed
+target tasks teams technology theme transformation
+""".split())
+_ENGLISH_CAPS = ENGLISH_WORDS | _ENGLISH_TITLE_WORDS | {
     "vietnam", "vietnamese", "viet", "project", "scheme", "plan", "program", "programme", "level",
     "according", "by", "it", "its", "this", "there", "overall", "in", "as", "not", "information"}
 # Clause openings that make a figure about everyone, not one province.

@@ -20,26 +20,6 @@ how many much what which who whom when where why is are was were the a an of in 
 did does do has have had with from and or at as be been percent percentage number year date
 """.split())
 
-# A small domain glossary so English questions still meet Vietnamese passages in BM25.
-EN_VI = {
-    "digital": "số", "transformation": "chuyển đổi", "services": "dịch vụ", "service": "dịch vụ",
-    "public": "công", "online": "trực tuyến", "integrated": "tích hợp", "integrate": "tích hợp",
-    "portal": "cổng", "national": "quốc gia", "province": "tỉnh", "ministry": "bộ",
-    "economy": "kinh tế", "revenue": "doanh thu", "quarter": "quý", "prime": "thủ tướng",
-    "minister": "bộ trưởng", "committee": "ủy ban", "meeting": "phiên họp", "session": "phiên họp",
-    "citizens": "người dân", "people": "người dân", "population": "dân cư", "database": "cơ sở dữ liệu",
-    "data": "dữ liệu", "platforms": "nền tảng", "platform": "nền tảng", "enterprises": "doanh nghiệp",
-    "businesses": "doanh nghiệp", "companies": "doanh nghiệp", "banks": "ngân hàng",
-    "investment": "đầu tư", "tasks": "nhiệm vụ", "completed": "hoàn thành", "day": "ngày",
-    "theme": "chủ đề", "internet": "internet", "broadband": "băng rộng", "speed": "tốc độ",
-    "mobile": "di động", "fixed": "cố định", "market": "chợ", "markets": "chợ", "teams": "tổ",
-    "community": "cộng đồng", "technology": "công nghệ", "health": "sức khỏe", "records": "hồ sơ",
-    "administrative": "hành chính", "procedures": "thủ tục", "resolution": "nghị quyết",
-    "decision": "quyết định", "chaired": "chủ trì", "chairman": "chủ tịch", "accounts": "tài khoản",
-    "payment": "thanh toán", "electronic": "điện tử", "invoices": "hóa đơn", "smartphone": "điện thoại thông minh",
-    "households": "hộ gia đình", "fiber": "cáp quang", "signature": "chữ ký số", "identity": "định danh",
-    "percentage": "tỷ lệ", "rate": "tỷ lệ", "share": "tỷ lệ", "target": "mục tiêu", "goal": "mục tiêu",
-}
 
 @dataclass
 class QuestionInfo:
@@ -84,12 +64,6 @@ def ordinal_value(word: str) -> int:
     return int(word) if word.isdigit() else ORDINAL_WORDS[word]
 
 
-def expand_english(text: str) -> str:
-    """Add Vietnamese glossary terms for the English words of a question."""
-    extra = [EN_VI[w.lower()] for w in words(text) if w.lower() in EN_VI]
-    return text + (" " + " ".join(extra) if extra else "")
-
-
 def _names_place(text: str, folded: str, place: str) -> bool:
     """The question names this province: capitalised ("Điện Biên", not "diễn biến"), unless the
     question is typed without capitals or accents at all ("lao cai tich hop ...")."""
@@ -105,7 +79,7 @@ def analyse(question: str, restored: str, places: list[str]) -> QuestionInfo:
     english = is_english(question)
     f = fold(restored)
     found_places = [p for p in places if _names_place(restored, f, p)]
-    terms = [t for t in bm25_tokens(expand_english(restored) if english else restored)
+    terms = [t for t in bm25_tokens(restored)
              if t not in QUESTION_WORDS and (not english or t not in ENGLISH_WORDS)]
     return QuestionInfo(
         text=question,

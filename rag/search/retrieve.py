@@ -26,7 +26,7 @@ from ..store.search_backends import read_rows
 from ..types import Chunk, Hit, SearchFilter
 from ..vi.abbreviations import Abbreviations
 from ..vi.text import bm25_terms, has_diacritics
-from .query import QUESTION_WORDS, expand_english, is_english
+from .query import QUESTION_WORDS, is_english
 
 
 def restore_if_unaccented(question: str, index: LoadedIndex | StoreIndex) -> str:
@@ -112,7 +112,7 @@ class HybridRetriever:
         if not chunks:
             return []
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
-        bm_text = self.abbreviations.expand(expand_english(text) if is_english(question) else text)
+        bm_text = self.abbreviations.expand(text)
         pool = len(chunks) if flt else max(self.candidates, 4 * k)
         embedding = _worker().submit(self.query_vector, text)  # runs while BM25 scores
         bm = self.bm25_scores(bm_text)
@@ -161,7 +161,7 @@ class StoreRetriever:
     def search(self, question: str, k: int = 5, flt: SearchFilter | None = None,
                restored: str | None = None) -> list[Hit]:
         text = restored if restored is not None else restore_if_unaccented(question, self.index)
-        bm_text = self.abbreviations.expand(expand_english(text) if is_english(question) else text)
+        bm_text = self.abbreviations.expand(text)
         pool = max(self.candidates, 4 * k)
         embedding = _worker().submit(self.query_vector, text)  # runs while the store scores BM25
         terms = bm25_terms(bm_text, QUESTION_WORDS)

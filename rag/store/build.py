@@ -252,7 +252,7 @@ def build(settings: Settings, embedder: Embedder, paths: list[Path] | None = Non
             vectors[todo] = embedder.embed_passages([all_chunks[i].text for i in todo],
                                                     show_progress=settings.show_progress)
         reuse = {c.text: old.units.of(i) for i, c in enumerate(old.chunks)} if old and old.units else {}
-        units = embed_units(all_chunks, embedder, reuse, settings.show_progress)
+        units = embed_units(all_chunks, embedder, reuse, settings.show_progress, vectors)
         meta = idx.IndexMeta(model_id=embedder.model_id, backend=embedder.backend, dim=embedder.dim,
                              chunking=_chunking_settings(settings), documents=documents)
         report.path = idx.write_index(index_dir, meta, all_chunks, vectors, units)

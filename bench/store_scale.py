@@ -108,13 +108,18 @@ def folder_bytes(path: Path) -> int:
 
 
 def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: np.ndarray,
-                   questions: list[str], truth: np.ndarray, ef_search: list[int]) -> dict[str, object]:
+                   questions: list[str], truth: np.ndarray, ef_search: list[int], reuse: bool = False
+                   ) -> dict[str, object]:
     store = PostgresStore(url, MODEL_ID, DIM)
     store.set_ef_search(ef_search[0])
     conn = store._conn
     empty = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     docs = documents(chunks)
     n = len(chunks)
+    held = conn.execute("SELECT n_chunks FROM corpus_stats WHERE id = 1").fetchone()[0]
+    if reuse and held == n:  # queries only, over the store an earlier run with --url built
+        empty = conn.execute("SELECT pg_database_size('template1')").fetchone()[0]
+        return _query_postgres(store, n, empty, None, queries, questions, truth, ef_search)
     with load_probe() as load:
         t0 = time.perf_counter()
         with store.bulk():
@@ -127,6 +132,16 @@ def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: 
                           file=sys.stderr, flush=True)
             loaded = time.perf_counter() - t0
         build = time.perf_counter() - t0
+    return _query_postgres(store, n, empty, (build, loaded, load.background_cores), queries, questions, truth,
+                           ef_search)
+
+
+def _query_postgres(store: PostgresStore, n: int, empty: int, built: tuple[float, float, float] | None,
+                    queries: np.ndarray, questions: list[str], truth: np.ndarray, ef_search: list[int]
+                    ) -> dict[str, object]:
+    """Latency, recall and size of a loaded store; `built`: (build s, load s, busy cores), None
+    when the store was built by an earlier run."""
+    conn = store._conn
     conn.execute("VACUUM ANALYZE")
     sizes = dict(conn.execute(
         "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
@@ -145,11 +160,12 @@ def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: 
         recalls[ef] = recall([[int(h.chunk.chunk_id, 16) for h in store.dense_top(v, RECALL_K)] for v in queries],
                              truth)
     store.close()
+    build, loaded, busy = built or (float("nan"), float("nan"), float("nan"))
     return {"store": f"postgresql (HNSW m=32 efC=128, ef_search={ef_search[0]}; SQL BM25)", "build_s": build,
             "load_s": loaded, "index_s": build - loaded, "recall_by_ef_search": recalls,
             "hybrid": lat, "dense_top10": dense_lat, "recall": recalls[ef_search[0]],
             "bytes_per_chunk": total / n, "relation_bytes_per_chunk": {k: v / n for k, v in sizes.items()},
-            "load_build": load.background_cores, "load_query": qload.background_cores}
+            "load_build": busy, "load_query": qload.background_cores}
 
 
 def bench_local(folder: Path, chunks: list[Chunk], vectors: np.ndarray, queries: np.ndarray,
@@ -177,6 +193,8 @@ def main() -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--url", help="an existing PostgreSQL database (default: start the embedded server)")
     p.add_argument("--skip-local", action="store_true")
+    p.add_argument("--reuse", action="store_true",
+                   help="with --url: a database already holding the corpus is queried, not built again")
     p.add_argument("--ef-search", default=str(EF_SEARCH),
                    help="comma-separated hnsw.ef_search values for recall; the first is used for latency")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "store_scale.json")
@@ -194,13 +212,13 @@ def main() -> int:
             questions = [" ".join(t) for t in make_token_docs(args.queries, words, probs, rng, 5, 8)]
             truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :RECALL_K]  # exact top-10 (ids = order)
             url = args.url or server.create_database(f"scale_{n}")
-            parts = [bench_postgres(url, chunks, vectors, queries, questions, truth, ef_search)]
+            parts = [bench_postgres(url, chunks, vectors, queries, questions, truth, ef_search, args.reuse)]
             if not args.skip_local:
                 parts.append(bench_local(tmp / f"local_{n}", chunks, vectors, queries, questions, truth))
                 shutil.rmtree(tmp / f"local_{n}", ignore_errors=True)
             for r in parts:
                 r["n"] = n
-                rows.append([f"{n:,}", r["store"], round(r["build_s"], 1), round(n / r["build_s"]),
+                rows.append([f"{n:,}", r["store"], round(r["build_s"], 1), n / r["build_s"] // 1,
                              r["hybrid"]["p50_ms"], r["hybrid"]["p95_ms"], round(r["recall"], 3),
                              round(r["bytes_per_chunk"]), f"{r['load_build']:.2f} / {r['load_query']:.2f}"])
                 results.append(r)

@@ -475,7 +475,9 @@ class PostgresStore:
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
         """BM25 over the best LEXICAL_DEPTH postings of each term (by `impact`, within the
-        filter): exact while no term is in more passages than that."""
+        filter): exact while no term is in more passages than that. The top `k` are cut before
+        their passages are read (else the planner fetched every scored passage's row: 100 ms of
+        a 130 ms query at 100k passages)."""
         terms = list(terms)
         if not terms:
             return []
@@ -492,9 +494,10 @@ class PostgresStore:
                        FROM w CROSS JOIN s CROSS JOIN LATERAL (
                            SELECT p.chunk, p.tf, p.dl FROM postings p {within}
                            ORDER BY p.impact DESC LIMIT %s) p
-                       GROUP BY p.chunk)
-            SELECT c.chunk, h.score, c.id FROM h JOIN chunks c ON c.id = h.chunk
-            ORDER BY h.score DESC, c.id LIMIT %s"""
+                       GROUP BY p.chunk),
+                 top AS (SELECT chunk, score FROM h ORDER BY score DESC, chunk LIMIT %s)
+            SELECT c.chunk, top.score, c.id FROM top JOIN chunks c ON c.id = top.chunk
+            ORDER BY top.score DESC, c.id"""
         with self._reading() as conn:
             rows = conn.execute(sql, [terms, BM25_K1, BM25_B, BM25_B, *args, LEXICAL_DEPTH, int(k)]).fetchall()
         return [Scored(Chunk(**c), float(s), i) for c, s, i in rows if s > 0]

@@ -249,7 +249,8 @@ from pathlib import Path
 
 store = PostgresStore({url!r}, EMB.model_id, EMB.dim)
 docs = read_docs(Path({folder!r}))
-store.bulk().__enter__()
+loading = store.bulk()  # held: a collected generator would run its finally (the index build)
+loading.__enter__()
 store.put_documents(docs[:2])
 os.kill(os.getpid(), signal.SIGKILL)  # dies before the deferred indexes are built
 """

@@ -12,8 +12,9 @@ passages per document. Queries: 5-8 such words (unaccented, so diacritic restora
 corpus vector plus noise as their embedding (a fixed embedder hands it out).
 
 - PostgreSQL: `PostgresStore.put_documents` in groups of GROUP_CHUNKS passages (one transaction
-  each: passages, postings, vocabulary counts) inside `PostgresStore.bulk()`, which builds the HNSW
-  graph and the postings' impact index once after the load; the server gets
+  each: passages, postings, vocabulary counts; the next group `prepare`d in a thread meanwhile)
+  inside `PostgresStore.bulk()`, which builds the HNSW graph and the postings' impact index once
+  after the load; the server gets
   `shared_buffers=SHARED_BUFFERS` (a tuned server's share of RAM, not the tests' 64MB). Then
   `StoreRetriever.search` (k=8, the answer pool `rag ask` searches) — SQL BM25 + HNSW + fusion —
   and dense recall@10 at each `--ef-search` (the first is what the store uses).
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +49,7 @@ from scale import make_queries, make_token_docs, make_vectors, seed_words  # noq
 from rag.search.retrieve import HybridRetriever, StoreRetriever  # noqa: E402
 from rag.store import index as idx  # noqa: E402
 from rag.store.in_place import StoreIndex  # noqa: E402
-from rag.store.postgres import EF_SEARCH, PostgresStore  # noqa: E402
+from rag.store.postgres import EF_SEARCH, PostgresStore, PreparedWrite  # noqa: E402
 from rag.types import Chunk  # noqa: E402
 
 K, RECALL_K, PER_DOC, DENSE_WEIGHT = 8, 10, 10, 0.4
@@ -122,11 +124,18 @@ def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: 
         return _query_postgres(store, n, empty, None, queries, questions, truth, ef_search)
     with load_probe() as load:
         t0 = time.perf_counter()
-        with store.bulk():
+        def group(start: int) -> PreparedWrite:
+            return store.prepare([(chunks[i].doc_id, docs[chunks[i].doc_id], chunks[i:i + PER_DOC],
+                                   vectors[i:i + PER_DOC])
+                                  for i in range(start, min(n, start + GROUP_CHUNKS), PER_DOC)])
+
+        with store.bulk(), ThreadPoolExecutor(1) as pool:  # the next group is prepared while one is written
+            ahead = pool.submit(group, 0)
             for start in range(0, n, GROUP_CHUNKS):
-                store.put_documents([(chunks[i].doc_id, docs[chunks[i].doc_id], chunks[i:i + PER_DOC],
-                                      vectors[i:i + PER_DOC]) for i in range(start, min(n, start + GROUP_CHUNKS),
-                                                                             PER_DOC)])
+                ready = ahead.result()
+                if start + GROUP_CHUNKS < n:
+                    ahead = pool.submit(group, start + GROUP_CHUNKS)
+                store.put_documents(ready)
                 if start % (n // 20 or 1) < GROUP_CHUNKS:
                     print(f"[store_scale] postgres {start:,}/{n:,} {time.perf_counter() - t0:.0f} s",
                           file=sys.stderr, flush=True)

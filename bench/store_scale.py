@@ -11,9 +11,13 @@ Gaussian mixture, texts of 40-120 words drawn from the seeds' folded-word freque
 passages per document. Queries: 5-8 such words (unaccented, so diacritic restoration runs) with a
 corpus vector plus noise as their embedding (a fixed embedder hands it out).
 
-- PostgreSQL: `PostgresStore.put_document` per document (one transaction each, as `rag index`
-  writes: passages, postings, vocabulary counts, HNSW maintained on insert), then
-  `StoreRetriever.search` (k=8, the answer pool `rag ask` searches) — SQL BM25 + HNSW + fusion.
+- PostgreSQL: `PostgresStore.put_documents` in groups of GROUP_CHUNKS passages (one transaction
+  each: passages, postings, vocabulary counts; the next group `prepare`d in a thread meanwhile)
+  inside `PostgresStore.bulk()`, which builds the HNSW graph and the postings' impact index once
+  after the load; the server gets
+  `shared_buffers=SHARED_BUFFERS` (a tuned server's share of RAM, not the tests' 64MB). Then
+  `StoreRetriever.search` (k=8, the answer pool `rag ask` searches) — SQL BM25 + HNSW + fusion —
+  and dense recall@10 at each `--ef-search` (the first is what the store uses).
 - local: `store.index.write_index` (one version: FAISS, BM25 matrix, vocabulary) and
   `HybridRetriever.search` over the loaded version, same k.
 
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +49,13 @@ from scale import make_queries, make_token_docs, make_vectors, seed_words  # noq
 from rag.search.retrieve import HybridRetriever, StoreRetriever  # noqa: E402
 from rag.store import index as idx  # noqa: E402
 from rag.store.in_place import StoreIndex  # noqa: E402
-from rag.store.postgres import PostgresStore  # noqa: E402
+from rag.store.postgres import EF_SEARCH, PostgresStore, PreparedWrite  # noqa: E402
 from rag.types import Chunk  # noqa: E402
 
 K, RECALL_K, PER_DOC, DENSE_WEIGHT = 8, 10, 10, 0.4
 MODEL_ID, DIM = "bench/synthetic-384", 384
+#: passages per write transaction (as rag.store.writer groups them) and the server's buffer cache
+GROUP_CHUNKS, SHARED_BUFFERS = 1000, "1GB"
 HEADERS = ["chunks", "store", "build s", "chunks/s", "hybrid p50 ms", "hybrid p95 ms", "dense recall@10",
            "bytes/chunk", "busy cores besides this process: build / queries"]
 
@@ -103,21 +110,47 @@ def folder_bytes(path: Path) -> int:
 
 
 def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: np.ndarray,
-                   questions: list[str], truth: np.ndarray) -> dict[str, object]:
+                   questions: list[str], truth: np.ndarray, ef_search: list[int], reuse: bool = False
+                   ) -> dict[str, object]:
     store = PostgresStore(url, MODEL_ID, DIM)
+    store.set_ef_search(ef_search[0])
     conn = store._conn
     empty = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     docs = documents(chunks)
     n = len(chunks)
+    held = conn.execute("SELECT n_chunks FROM corpus_stats WHERE id = 1").fetchone()[0]
+    if reuse and held == n:  # queries only, over the store an earlier run with --url built
+        empty = conn.execute("SELECT pg_database_size('template1')").fetchone()[0]
+        return _query_postgres(store, n, empty, None, queries, questions, truth, ef_search)
     with load_probe() as load:
         t0 = time.perf_counter()
-        for start in range(0, n, PER_DOC):
-            part = chunks[start:start + PER_DOC]
-            store.put_document(part[0].doc_id, docs[part[0].doc_id], part, vectors[start:start + PER_DOC])
-            if start % (n // 20 or 1) < PER_DOC:
-                print(f"[store_scale] postgres {start:,}/{n:,} {time.perf_counter() - t0:.0f} s",
-                      file=sys.stderr, flush=True)
+        def group(start: int) -> PreparedWrite:
+            return store.prepare([(chunks[i].doc_id, docs[chunks[i].doc_id], chunks[i:i + PER_DOC],
+                                   vectors[i:i + PER_DOC])
+                                  for i in range(start, min(n, start + GROUP_CHUNKS), PER_DOC)])
+
+        with store.bulk(), ThreadPoolExecutor(1) as pool:  # the next group is prepared while one is written
+            ahead = pool.submit(group, 0)
+            for start in range(0, n, GROUP_CHUNKS):
+                ready = ahead.result()
+                if start + GROUP_CHUNKS < n:
+                    ahead = pool.submit(group, start + GROUP_CHUNKS)
+                store.put_documents(ready)
+                if start % (n // 20 or 1) < GROUP_CHUNKS:
+                    print(f"[store_scale] postgres {start:,}/{n:,} {time.perf_counter() - t0:.0f} s",
+                          file=sys.stderr, flush=True)
+            loaded = time.perf_counter() - t0
         build = time.perf_counter() - t0
+    return _query_postgres(store, n, empty, (build, loaded, load.background_cores), queries, questions, truth,
+                           ef_search)
+
+
+def _query_postgres(store: PostgresStore, n: int, empty: int, built: tuple[float, float, float] | None,
+                    queries: np.ndarray, questions: list[str], truth: np.ndarray, ef_search: list[int]
+                    ) -> dict[str, object]:
+    """Latency, recall and size of a loaded store; `built`: (build s, load s, busy cores), None
+    when the store was built by an earlier run."""
+    conn = store._conn
     conn.execute("VACUUM ANALYZE")
     sizes = dict(conn.execute(
         "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
@@ -130,13 +163,18 @@ def bench_postgres(url: str, chunks: list[Chunk], vectors: np.ndarray, queries: 
     with load_probe() as qload:
         lat = timed_queries(lambda q: retriever.search(q, K), questions)
     dense_lat = timed_queries(lambda q: store.dense_top(emb.embed_query(q), RECALL_K), questions)
-    emb.next = 0
-    found = [[int(h.chunk.chunk_id, 16) for h in store.dense_top(v, RECALL_K)] for v in queries]
+    recalls = {}
+    for ef in ef_search:
+        store.set_ef_search(ef)
+        recalls[ef] = recall([[int(h.chunk.chunk_id, 16) for h in store.dense_top(v, RECALL_K)] for v in queries],
+                             truth)
     store.close()
-    return {"store": "postgresql (HNSW m=16 efC=64, ef_search=200; SQL BM25)", "build_s": build,
-            "hybrid": lat, "dense_top10": dense_lat, "recall": recall(found, truth),
+    build, loaded, busy = built or (float("nan"), float("nan"), float("nan"))
+    return {"store": f"postgresql (HNSW m=32 efC=128, ef_search={ef_search[0]}; SQL BM25)", "build_s": build,
+            "load_s": loaded, "index_s": build - loaded, "recall_by_ef_search": recalls,
+            "hybrid": lat, "dense_top10": dense_lat, "recall": recalls[ef_search[0]],
             "bytes_per_chunk": total / n, "relation_bytes_per_chunk": {k: v / n for k, v in sizes.items()},
-            "load_build": load.background_cores, "load_query": qload.background_cores}
+            "load_build": busy, "load_query": qload.background_cores}
 
 
 def bench_local(folder: Path, chunks: list[Chunk], vectors: np.ndarray, queries: np.ndarray,
@@ -164,11 +202,16 @@ def main() -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--url", help="an existing PostgreSQL database (default: start the embedded server)")
     p.add_argument("--skip-local", action="store_true")
+    p.add_argument("--reuse", action="store_true",
+                   help="with --url: a database already holding the corpus is queried, not built again")
+    p.add_argument("--ef-search", default=str(EF_SEARCH),
+                   help="comma-separated hnsw.ef_search values for recall; the first is used for latency")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "store_scale.json")
     args = p.parse_args()
     words, probs = seed_words()
     rows, results = [], []
-    server = None if args.url else start()
+    ef_search = [int(e) for e in args.ef_search.split(",")]
+    server = None if args.url else start(shared_buffers=SHARED_BUFFERS)
     tmp = Path(tempfile.mkdtemp(prefix="store-scale-"))
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
@@ -178,13 +221,13 @@ def main() -> int:
             questions = [" ".join(t) for t in make_token_docs(args.queries, words, probs, rng, 5, 8)]
             truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :RECALL_K]  # exact top-10 (ids = order)
             url = args.url or server.create_database(f"scale_{n}")
-            parts = [bench_postgres(url, chunks, vectors, queries, questions, truth)]
+            parts = [bench_postgres(url, chunks, vectors, queries, questions, truth, ef_search, args.reuse)]
             if not args.skip_local:
                 parts.append(bench_local(tmp / f"local_{n}", chunks, vectors, queries, questions, truth))
                 shutil.rmtree(tmp / f"local_{n}", ignore_errors=True)
             for r in parts:
                 r["n"] = n
-                rows.append([f"{n:,}", r["store"], round(r["build_s"], 1), round(n / r["build_s"]),
+                rows.append([f"{n:,}", r["store"], round(r["build_s"], 1), n / r["build_s"] // 1,
                              r["hybrid"]["p50_ms"], r["hybrid"]["p95_ms"], round(r["recall"], 3),
                              round(r["bytes_per_chunk"]), f"{r['load_build']:.2f} / {r['load_query']:.2f}"])
                 results.append(r)

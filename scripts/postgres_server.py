@@ -90,10 +90,12 @@ def _run_as(user: str | None) -> dict:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def start(root: Path | None = None, port: int | None = None, timeout: float = 30.0) -> PgServer:
+def start(root: Path | None = None, port: int | None = None, timeout: float = 30.0,
+          shared_buffers: str = "64MB") -> PgServer:
     """postgres on 127.0.0.1:`port` (default: a free one) with its data in `root` (default: a new
     temp folder, removed when stopped; a given folder is kept and reused); waits until it accepts
-    connections. Raises ServerUnavailable with the reason when it cannot."""
+    connections. Raises ServerUnavailable with the reason when it cannot. `shared_buffers`: small
+    for tests; a benchmark of a large store gives it what a real server would."""
     bin_dir = _bin_dir()
     user, keep = _server_user(), root is not None
     root = _own_folder(root, user)
@@ -101,7 +103,7 @@ def start(root: Path | None = None, port: int | None = None, timeout: float = 30
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
     if not (data / "PG_VERSION").exists():  # else an existing cluster, started again
         _initdb(bin_dir, root, data, user, env, keep)
-    return _launch(bin_dir, root, port, user, keep, env, timeout)
+    return _launch(bin_dir, root, port, user, keep, env, timeout, shared_buffers)
 
 
 def start_replica(primary: PgServer, root: Path | None = None, port: int | None = None,
@@ -145,14 +147,14 @@ def _own_folder(root: Path | None, user: str | None) -> Path:
 
 
 def _launch(bin_dir: Path, root: Path, port: int | None, user: str | None, keep: bool, env: dict,
-            timeout: float) -> PgServer:
+            timeout: float, shared_buffers: str = "64MB") -> PgServer:
     """postgres on the cluster in `root`/data; returns once it accepts connections."""
     data = root / "data"
     port = port or free_port()
     log = open(root / "server.log", "ab")  # noqa: SIM115 — handed to the child, closed with it
     proc = subprocess.Popen(
         [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(root),
-         *(() if keep else ("-c", "fsync=off")), "-c", "shared_buffers=64MB", "-c", "max_connections=50"],
+         *(() if keep else ("-c", "fsync=off")), "-c", f"shared_buffers={shared_buffers}", "-c", "max_connections=50"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root, **_run_as(user))
     log.close()
     server = PgServer(root, port, proc, user, keep)

@@ -215,6 +215,72 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state(pg_url, docs, tmp_p
         store.close()
 
 
+def test_documents_written_in_one_transaction_read_as_written_one_by_one(pg_url, docs, tmp_path):  # noqa: F811
+    """put_documents (the bulk path) stores what put_document per document stores: the same
+    passages, vectors, vocabulary and term counts, so searches score alike."""
+    from rag.store.postgres import PostgresStore
+
+    one_by_one = LocalStore(tmp_path / "index", EMB.model_id, EMB.dim)
+    for doc_id, record, chunks, vectors in docs:
+        one_by_one.put_document(doc_id, record, chunks, vectors)
+    store = PostgresStore(pg_url, EMB.model_id, EMB.dim)
+    try:
+        store.put_documents(docs[:2])
+        store.put_documents(docs[2:])
+        store.put_documents(docs[1:2])  # a replace inside a group write
+        assert store.snapshot().chunks == one_by_one.snapshot().chunks
+        for question in ["Lào Cai tích hợp bao nhiêu dịch vụ công?", "Đà Nẵng chuyển đổi số"]:
+            terms = bm25_terms(question)
+            want, got = one_by_one.lexical_top(terms, 10), store.lexical_top(terms, 10)
+            assert [h.chunk.chunk_id for h in want] == [h.chunk.chunk_id for h in got]
+            np.testing.assert_allclose([h.score for h in want], [h.score for h in got], rtol=1e-5)
+        n, df = store.term_frequencies(["lao", "cai", "dich"])
+        assert n == sum(len(c) for _, _, c, _ in docs) and df["lao"] > 0
+    finally:
+        store.close()
+
+
+KILLED_BULK = """
+import os, signal, sys
+sys.path[:0] = [{tests!r}, {repo!r}]
+from test_store_contract import EMB, read_docs
+from rag.store.postgres import PostgresStore
+from pathlib import Path
+
+store = PostgresStore({url!r}, EMB.model_id, EMB.dim)
+docs = read_docs(Path({folder!r}))
+loading = store.bulk()  # held: a collected generator would run its finally (the index build)
+loading.__enter__()
+store.put_documents(docs[:2])
+os.kill(os.getpid(), signal.SIGKILL)  # dies before the deferred indexes are built
+"""
+
+
+def test_a_bulk_load_killed_before_its_indexes_keeps_its_documents_and_the_next_open_builds_them(
+        pg_url, docs, tmp_path):  # noqa: F811
+    import psycopg
+
+    from rag.store.postgres import DEFERRED_INDEXES, PostgresStore
+
+    script = KILLED_BULK.format(tests=str(REPO / "tests"), repo=str(REPO), url=pg_url,
+                                folder=str(tmp_path / "corpus"))
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert run.returncode == -9, run.stderr.decode()[-500:]
+    with psycopg.connect(pg_url) as conn:
+        missing = [n for n in DEFERRED_INDEXES if conn.execute("SELECT to_regclass(%s)", [n]).fetchone()[0] is None]
+        assert missing == list(DEFERRED_INDEXES)  # the bulk load had dropped them
+    store = PostgresStore(pg_url, EMB.model_id, EMB.dim)
+    try:
+        assert list(store.documents()) == [d for d, *_ in docs[:2]]
+        with psycopg.connect(pg_url) as conn:
+            assert all(conn.execute("SELECT to_regclass(%s)", [n]).fetchone()[0] for n in DEFERRED_INDEXES)
+            assert not conn.execute("SELECT count(*) FROM store_meta WHERE key LIKE 'deferred%'").fetchone()[0]
+        q = docs[0][3][0]
+        assert store.dense_top(q, 1)[0].chunk.chunk_id == docs[0][2][0].chunk_id
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("kind", ["local", "postgres"])
 def test_a_reader_learns_of_a_commit_by_another_writer_within_a_second(kind, docs, tmp_path, request):
     import threading

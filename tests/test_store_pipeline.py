@@ -112,3 +112,45 @@ def test_an_index_run_that_fails_midway_keeps_the_documents_it_committed(tmp_pat
     store = shared.store
     snap = store.snapshot()
     assert len(snap.chunks) == docs["da_nang.txt"].chunks > 0
+
+
+def test_a_large_first_load_is_written_in_bulk_and_answers_the_same(tmp_path, pg_url, monkeypatch):  # noqa: F811
+    """Above BULK_MIN_CHUNKS an empty store is loaded group by group inside bulk(): the same
+    answers as the local index, and the deferred search indexes are there afterwards."""
+    import psycopg
+
+    from rag.store.postgres import DEFERRED_INDEXES
+
+    monkeypatch.setattr("rag.store.writer.BULK_MIN_CHUNKS", 1)
+    local, shared = _pipelines(tmp_path, pg_url)
+    local.index()
+    shared.index()
+    for q in QUESTIONS:
+        a, b = local.run(q), shared.run(q)
+        assert [h.chunk.chunk_id for h in a.hits] == [h.chunk.chunk_id for h in b.hits], q
+        assert a.answer.answer == b.answer.answer, q
+    with psycopg.connect(pg_url) as conn:
+        assert all(conn.execute("SELECT to_regclass(%s)", [n]).fetchone()[0] for n in DEFERRED_INDEXES)
+
+
+def test_a_bulk_load_that_fails_midway_keeps_its_first_group_and_its_indexes(tmp_path, pg_url, monkeypatch):  # noqa: F811
+    import psycopg
+
+    from rag.store.postgres import DEFERRED_INDEXES
+
+    monkeypatch.setattr("rag.store.writer.BULK_MIN_CHUNKS", 1)
+    monkeypatch.setattr("rag.store.writer.GROUP_CHUNKS", 1)
+
+    class FailsSecond(FakeEmbedder):
+        def embed_passages(self, texts, show_progress=False):
+            if len(self.passage_batches) == 1:
+                raise RuntimeError("embedder died")
+            return super().embed_passages(texts, show_progress)
+
+    corpus = write_files(tmp_path / "corpus", CORPUS)
+    shared = Pipeline(Settings(corpus=corpus, store=pg_url, show_progress=False), embedder=FailsSecond())
+    with pytest.raises(RuntimeError, match="embedder died"):
+        shared.index()
+    assert list(shared.documents()) == ["da_nang.txt"]
+    with psycopg.connect(pg_url) as conn:  # built again when the load failed, not left to the next open
+        assert all(conn.execute("SELECT to_regclass(%s)", [n]).fetchone()[0] for n in DEFERRED_INDEXES)

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -45,6 +46,10 @@ EF_SEARCH = 200
 #: is in at most this many passages (any seed-sized corpus), else the passages that hold it most
 #: strongly are the ones scored (impact-ordered pruning, as search engines do)
 LEXICAL_DEPTH = 1000
+#: indexes `PostgresStore.bulk` builds after the load instead of row by row
+DEFERRED_INDEXES = ("chunks_embedding", "postings_top")
+#: memory and parallel workers for building them (HNSW is built in memory when it fits)
+BULK_MAINTENANCE_MEM, BULK_WORKERS = "1GB", 2
 #: seconds a process that wrote waits for the replica to replay its write before reading anyway
 REPLICA_CATCH_UP = 10.0
 #: how often `wait_for_change` reads a replica's version row (NOTIFY does not reach replicas)
@@ -74,6 +79,18 @@ def _connect(url: str, what: tuple[str, str] = ("PostgreSQL", "")):
                               f"{first}") from None
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _json_dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _copy_text(value: str) -> str:
+    """A value for COPY's text format (backslash, tab and line breaks escaped)."""
+    return value.translate(_COPY_ESCAPES)
+
+
 def _version(conn) -> int:
     return int(conn.execute("SELECT version FROM corpus_stats WHERE id = 1").fetchone()[0])
 
@@ -94,6 +111,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+@dataclass
+class PreparedWrite:
+    """Documents for `PostgresStore.put_documents` with their server-independent parts computed."""
+
+    items: list[tuple[str, DocumentRecord, list[Chunk], np.ndarray]]
+    terms: list[list[list[str]]]  # per document, per passage: BM25 terms
+    learned: list[str]  # per document: its abbreviations, as JSON
+    grams: list[dict[str, Counter]]  # per document: vocabulary counts
+
+
 class PostgresStore:
     """`rag.store.base.Store` in one PostgreSQL database. The schema is created on first use for
     `model_id` and `dim`; a store made for another embedding model is refused."""
@@ -110,17 +137,22 @@ class PostgresStore:
         self._lock = threading.Lock()  # one connection, used by one thread at a time
         self._written = 0  # the version of this process's last write (what a replica must reach)
         self._migrate()
+        self._restore_indexes()
         register_vector(self._conn)
-        self._conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         self._check_model()
         if read_url:
             self._read = _connect(read_url, ("bản sao đọc", "the read replica "))
             self._read_lock = threading.Lock()
             self._await_replica_schema()
             register_vector(self._read)
-            self._read.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         else:
             self._read, self._read_lock = self._conn, self._lock
+        self.set_ef_search(EF_SEARCH)
+
+    def set_ef_search(self, ef: int) -> None:
+        """HNSW candidates per search on the connections searches use (a session setting)."""
+        for conn in {id(c): c for c in (self._conn, self._read)}.values():
+            conn.execute(f"SET hnsw.ef_search = {int(ef)}")
 
     def close(self) -> None:
         if self._read is not self._conn:
@@ -197,7 +229,46 @@ class PostgresStore:
                 "SELECT chunk->>'text' FROM chunks WHERE doc_id = %s ORDER BY ord", (doc_id,))]
             self._conn.execute("UPDATE documents SET abbreviations = %s WHERE doc_id = %s",
                                (json.dumps(learn_abbreviations(texts), ensure_ascii=False), doc_id))
-            self._add_grams(gram_counts(texts), seq)
+            self._add_grams([(g, f, n, (seq << 20) + min(rank, (1 << 20) - 1)) for g, forms in
+                             gram_counts(texts).items() for rank, (f, n) in enumerate(forms.items())])
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """For a large load (a first `rag index` of many documents): the HNSW graph and the
+        impact-ordered postings index are dropped while the documents are written (each group
+        still its own transaction) and built once at the end, in parallel with a large
+        `maintenance_work_mem` — far faster than maintaining them row by row. Searches meanwhile
+        are exact, only slower. Each dropped index's definition is kept in `store_meta` in the
+        transaction that drops it: if this process dies before the end, the next PostgresStore
+        opened on the database builds them again (`_restore_indexes`), so a crash loses no
+        committed document and leaves no index missing for long."""
+        with self._lock, self._conn.transaction():
+            for name in DEFERRED_INDEXES:
+                found = self._conn.execute("SELECT pg_get_indexdef(to_regclass(%s))", [name]).fetchone()[0]
+                if found:
+                    self._conn.execute("INSERT INTO store_meta VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                                       [f"deferred_index:{name}", found])
+                    self._conn.execute(f"DROP INDEX {name}")
+        try:
+            yield
+        finally:  # a load that fails midway still leaves its committed groups searchable fast
+            self._restore_indexes()
+
+    def _restore_indexes(self) -> None:
+        """Build the indexes a bulk load deferred (see `bulk`), each in its own transaction."""
+        deferred = self._conn.execute("SELECT key, value FROM store_meta WHERE key LIKE 'deferred_index:%%' "
+                                      "ORDER BY key").fetchall()
+        for key, definition in deferred:
+            with self._lock, self._conn.transaction():
+                if not self._conn.execute("SELECT 1 FROM store_meta WHERE key = %s FOR UPDATE", [key]).fetchone():
+                    continue  # another process built it meanwhile
+                t0 = time.perf_counter()
+                self._conn.execute(f"SET LOCAL maintenance_work_mem = '{BULK_MAINTENANCE_MEM}'")
+                self._conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {BULK_WORKERS}")
+                self._conn.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+                self._conn.execute("DELETE FROM store_meta WHERE key = %s", [key])
+                log.info("PostgreSQL store: built index %s in %.0f s", key.split(":", 1)[1],
+                         time.perf_counter() - t0)
 
     def _check_model(self) -> None:
         meta = dict(self._conn.execute("SELECT key, value FROM store_meta").fetchall())
@@ -214,44 +285,78 @@ class PostgresStore:
 
     def put_document(self, doc_id: str, record: DocumentRecord, chunks: Sequence[Chunk],
                      vectors: np.ndarray) -> None:
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
-        terms = bm25_corpus_tokens(list(chunks))
+        self.put_documents([(doc_id, record, chunks, vectors)])
+
+    def prepare(self, items: Sequence[tuple[str, DocumentRecord, Sequence[Chunk], np.ndarray]]) -> PreparedWrite:
+        """What `put_documents` computes before it talks to the server (BM25 terms, abbreviations,
+        vocabulary counts: ~9 s per 1,000 passages of pure Python). Needs no connection, so a
+        loader can prepare the next group in a thread while the server writes this one."""
+        items = [(d, r, list(c), np.asarray(v, dtype=np.float32).reshape(len(c), self.dim))
+                 for d, r, c, v in items]
+        if len({d for d, *_ in items}) < len(items):
+            raise ValueError("a document appears twice in one write")
+        texts = [[c.text for c in chunks] for _, _, chunks, _ in items]
+        return PreparedWrite(items, [bm25_corpus_tokens(c) for _, _, c, _ in items],
+                             [json.dumps(learn_abbreviations(t), ensure_ascii=False) for t in texts],
+                             [gram_counts(t) for t in texts])
+
+    def put_documents(self, items: Sequence[tuple[str, DocumentRecord, Sequence[Chunk], np.ndarray]] | PreparedWrite
+                      ) -> None:
+        """Add or replace several documents in one transaction: one COPY of their passages, one of
+        their postings and one upsert of their vocabulary and term counts, instead of a round of
+        statements per document (a bulk `rag index` writes a group of ~1,000 passages at once).
+        `items` may come from `prepare`."""
+        ready = items if isinstance(items, PreparedWrite) else self.prepare(items)
+        items, terms, learned, grams = ready.items, ready.terms, ready.learned, ready.grams
+        if not items:
+            return
+        n_new = sum(len(c) for _, _, c, _ in items)
+        n_new_terms = sum(len(toks) for doc in terms for toks in doc)
+        from psycopg.types.json import Jsonb
+
         with self._lock, self._conn.transaction():
             conn = self._conn
             conn.execute("SELECT 1 FROM corpus_stats WHERE id = 1 FOR UPDATE")
-            self._drop_chunks(doc_id)
+            for (old,) in conn.execute("SELECT doc_id FROM documents WHERE doc_id = ANY(%s) ORDER BY seq",
+                                       [[d for d, *_ in items]]).fetchall():
+                self._drop_chunks(old)
             n_now, terms_now = conn.execute("SELECT n_chunks, n_terms FROM corpus_stats WHERE id = 1").fetchone()
-            avgdl = max(1.0, (terms_now + sum(map(len, terms))) / max(1, n_now + len(chunks)))
-            texts = [c.text for c in chunks]
-            seq = conn.execute(
-                "INSERT INTO documents (doc_id, record, date, collection, abbreviations) VALUES (%s, %s, %s, %s, %s) "
+            avgdl = max(1.0, (terms_now + n_new_terms) / max(1, n_now + n_new))
+            seqs = dict(conn.execute(
+                "INSERT INTO documents (doc_id, record, date, collection, abbreviations) "
+                "SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[]) "
                 "ON CONFLICT (doc_id) DO UPDATE SET record = excluded.record, date = excluded.date, "
-                "collection = excluded.collection, abbreviations = excluded.abbreviations RETURNING seq",
-                (doc_id, json.dumps(record.to_json(), ensure_ascii=False), record.date, record.collection,
-                 json.dumps(learn_abbreviations(texts), ensure_ascii=False))).fetchone()[0]
-            self._add_grams(gram_counts(texts), seq)
-            row_ids: list[int] = []
-            with conn.cursor() as cur:  # one pipelined batch of passages, then their postings by COPY
-                cur.executemany(
-                    "INSERT INTO chunks (doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    [(doc_id, ord_, c.chunk_id, json.dumps(c.to_dict(), ensure_ascii=False), " ".join(toks),
-                      len(toks), c.date, vec) for ord_, (c, toks, vec) in enumerate(zip(chunks, terms, vectors))],
-                    returning=True)
-                while chunks:
-                    row_ids.append(cur.fetchone()[0])
-                    if not cur.nextset():
-                        break
-                df: Counter = Counter()
+                "collection = excluded.collection, abbreviations = excluded.abbreviations RETURNING doc_id, seq",
+                [[d for d, *_ in items], [json.dumps(r.to_json(), ensure_ascii=False) for _, r, _, _ in items],
+                 [r.date for _, r, _, _ in items], [r.collection for _, r, _, _ in items], learned]).fetchall())
+            self._add_grams([(g, f, n, (seqs[doc_id] << 20) + min(rank, (1 << 20) - 1))
+                             for (doc_id, *_), counts in zip(items, grams) for g, forms in counts.items()
+                             for rank, (f, n) in enumerate(forms.items())])
+            row_ids = sorted(i for (i,) in conn.execute(
+                "SELECT nextval('chunks_id_seq') FROM generate_series(1, %s)", [n_new]).fetchall())
+            df: Counter = Counter()
+            with conn.cursor() as cur:
+                at = 0
+                with cur.copy("COPY chunks (id, doc_id, ord, chunk_id, chunk, folded, n_terms, date, embedding) "
+                              "FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "text", "int4", "text", "jsonb", "text", "int4", "text", "vector"])
+                    for (doc_id, _, chunks, vectors), toks_of in zip(items, terms):
+                        for ord_, (c, toks, vec) in enumerate(zip(chunks, toks_of, vectors)):
+                            copy.write_row((row_ids[at], doc_id, ord_, c.chunk_id,
+                                            Jsonb(c.to_dict(), dumps=_json_dumps), " ".join(toks),
+                                            len(toks), c.date, vec))
+                            at += 1
+                lines: list[str] = []  # COPY text rows written as one block: write_row per posting is slow
+                for row_id, toks in zip(row_ids, (toks for toks_of in terms for toks in toks_of)):
+                    norm = BM25_K1 * (1 - BM25_B + BM25_B * len(toks) / avgdl)
+                    for t, n in Counter(toks).items():
+                        lines.append(f"{_copy_text(t)}\t{row_id}\t{n}\t{len(toks)}\t{n / (n + norm)!r}\n")
+                        df[t] += 1
                 with cur.copy("COPY postings (term, chunk, tf, dl, impact) FROM STDIN") as copy:
-                    for row_id, toks in zip(row_ids, terms):
-                        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(toks) / avgdl)
-                        for t, n in Counter(toks).items():
-                            copy.write_row((t, row_id, n, len(toks), n / (n + norm)))
-                            df[t] += 1
+                    copy.write("".join(lines))
             self._add_df(df)
             conn.execute("UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_terms = n_terms + %s, "
-                         "version = version + 1 WHERE id = 1", (len(chunks), sum(map(len, terms))))
+                         "version = version + 1 WHERE id = 1", (n_new, n_new_terms))
             self._notify()
         self._written = _version(self._conn)
 
@@ -280,17 +385,17 @@ class PostgresStore:
                                "WHERE id = 1", (len(rows), sum(r[0] for r in rows)))
             self._drop_grams(gram_counts(r[1] for r in rows))
 
-    def _add_grams(self, counts: dict[str, Counter], seq: int) -> None:
-        """Add a document's spelling counts to the vocabulary: COPY into a per-connection
-        scratch table (far cheaper than binding thousands of array elements), then one upsert."""
+    def _add_grams(self, rows: list[tuple[str, str, int, int]]) -> None:
+        """Add spelling counts (gram, form, count, first; a pair may repeat across documents) to
+        the vocabulary: COPY into a per-connection scratch table (far cheaper than binding
+        thousands of array elements), then one upsert of their sums."""
         conn = self._conn
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS grams_in (gram text, form text, n bigint, first bigint) "
                      "ON COMMIT DELETE ROWS")
         with conn.cursor() as cur, cur.copy("COPY grams_in FROM STDIN") as copy:
-            for g, forms in counts.items():
-                for rank, (f, n) in enumerate(forms.items()):
-                    copy.write_row((g, f, n, (seq << 20) + min(rank, (1 << 20) - 1)))
-        conn.execute("INSERT INTO vocab_grams SELECT * FROM grams_in ON CONFLICT (gram, form) DO UPDATE "
+            copy.write("".join(f"{_copy_text(g)}\t{_copy_text(f)}\t{n}\t{first}\n" for g, f, n, first in rows))
+        conn.execute("INSERT INTO vocab_grams SELECT gram, form, sum(n), min(first) FROM grams_in GROUP BY gram, form "
+                     "ON CONFLICT (gram, form) DO UPDATE "
                      "SET n = vocab_grams.n + excluded.n, first = least(vocab_grams.first, excluded.first)")
         conn.execute("TRUNCATE grams_in")
 
@@ -390,7 +495,9 @@ class PostgresStore:
 
     def lexical_top(self, terms: Sequence[str], k: int, flt: SearchFilter | None = None) -> list[Scored]:
         """BM25 over the best LEXICAL_DEPTH postings of each term (by `impact`, within the
-        filter): exact while no term is in more passages than that."""
+        filter): exact while no term is in more passages than that. The top `k` are cut before
+        their passages are read (else the planner fetched every scored passage's row: 100 ms of
+        a 130 ms query at 100k passages)."""
         terms = list(terms)
         if not terms:
             return []
@@ -407,9 +514,10 @@ class PostgresStore:
                        FROM w CROSS JOIN s CROSS JOIN LATERAL (
                            SELECT p.chunk, p.tf, p.dl FROM postings p {within}
                            ORDER BY p.impact DESC LIMIT %s) p
-                       GROUP BY p.chunk)
-            SELECT c.chunk, h.score, c.id FROM h JOIN chunks c ON c.id = h.chunk
-            ORDER BY h.score DESC, c.id LIMIT %s"""
+                       GROUP BY p.chunk),
+                 top AS (SELECT chunk, score FROM h ORDER BY score DESC, chunk LIMIT %s)
+            SELECT c.chunk, top.score, c.id FROM top JOIN chunks c ON c.id = top.chunk
+            ORDER BY top.score DESC, c.id"""
         with self._reading() as conn:
             rows = conn.execute(sql, [terms, BM25_K1, BM25_B, BM25_B, *args, LEXICAL_DEPTH, int(k)]).fetchall()
         return [Scored(Chunk(**c), float(s), i) for c, s, i in rows if s > 0]

@@ -5,11 +5,16 @@ document is read, chunked and embedded like there — same readers, ids, duplica
 then written on its own, so a crash loses at most the document being written and other processes
 see each document as soon as it commits. A document whose file is unchanged (same path and
 cleaned-text hash) is not embedded again.
+
+A first load of many passages into an empty PostgreSQL store (BULK_MIN_CHUNKS or more) is written
+one embedding group per transaction instead, inside `PostgresStore.bulk()` (its search indexes
+built once at the end): a crash then loses at most the group being written.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..config import Settings
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 #: chunks embedded per call before their documents are written: big enough for the batch backend
 #: (rag/embedders/auto.py switches at 150), small enough that a long run commits as it goes
 GROUP_CHUNKS = 1024
+#: passages to write into an empty store from which a run is a bulk load (see the module doc)
+BULK_MIN_CHUNKS = 20_000
 
 
 def _groups(todo: list) -> list[list]:
@@ -81,23 +88,30 @@ def index_into(store: Store, settings: Settings, embedder: Embedder, paths: list
     if total:
         status(f"Đang nhúng {total} đoạn / embedding {total} chunks "
                f"({embedder.model_id}, {embedder.backend})", settings.show_progress)
-    for group in _groups(todo):
-        texts = [c.text for _, chunks, _, _ in group for c in chunks]
-        vectors = embedder.embed_passages(texts, show_progress=settings.show_progress)
-        at = 0
-        for doc, chunks, _, f in group:
-            also = sorted({*chunks[0].also_in} - {doc.source})
-            for c in chunks:
-                c.also_in = list(also)
-            record = DocumentRecord(
-                path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
-                content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
-                doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
-                fingerprint=fingerprint(doc.text), also_in=also,
-                collection=collection_of(collection, str(f.resolve()), known_collections))
-            store.put_document(doc.doc_id, record, chunks, vectors[at:at + len(chunks)])
-            at += len(chunks)
-        report.embedded += len(texts)
+    bulk = getattr(store, "bulk", None) if total >= BULK_MIN_CHUNKS and not documents else None
+    with bulk() if bulk else nullcontext():
+        for group in _groups(todo):
+            texts = [c.text for _, chunks, _, _ in group for c in chunks]
+            vectors = embedder.embed_passages(texts, show_progress=settings.show_progress)
+            at, written = 0, []
+            for doc, chunks, _, f in group:
+                also = sorted({*chunks[0].also_in} - {doc.source})
+                for c in chunks:
+                    c.also_in = list(also)
+                record = DocumentRecord(
+                    path=str(f.resolve()), source=doc.source, title=doc.title, date=doc.date,
+                    content_hash=doc.content_hash, chunks=len(chunks), doc_number=doc.doc_number,
+                    doc_type=doc.doc_type, issuer=doc.issuer, ocr_pages=list(doc.ocr_pages),
+                    fingerprint=fingerprint(doc.text), also_in=also,
+                    collection=collection_of(collection, str(f.resolve()), known_collections))
+                written.append((doc.doc_id, record, chunks, vectors[at:at + len(chunks)]))
+                at += len(chunks)
+            if bulk:
+                store.put_documents(written)  # type: ignore[attr-defined]  # PostgresStore
+            else:
+                for item in written:
+                    store.put_document(*item)
+            report.embedded += len(texts)
     indexed = {doc.doc_id for _, doc, _, _ in kept}
     gone = [d for d, r in known.items() if d not in indexed and (
         rebuild or (sync and _under(r.path, roots) and r.path not in present)

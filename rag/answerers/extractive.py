@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from ..ingest.units import answer_units, row_head, sentence_spans
+from ..ingest.units import answer_units, sentence_spans, unit_text
 from ..search.kinds import (  # noqa: F401 - re-exported: the grounding check and tests import them here
     answer_value,
     counted_noun,
@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
         got = self._memo.get(key)
         if got is None:
             units = answer_units(chunk.text)
-            got = (units, [self._tokens(f"{row_head(chunk.text, s)} {chunk.text[s:e]}") for s, e in units])
+            got = (units, [self._tokens(unit_text(chunk.text, s, e)) for s, e in units])
             self._memo.put(key, got)
         return got
 

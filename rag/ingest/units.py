@@ -47,3 +47,10 @@ def row_head(text: str, start: int) -> str:
     para = text.rfind("\n\n", 0, start) + 1
     seps = [m.start() for m in re.finditer(r" \| ", text[para:start])]
     return text[para:para + seps[min(1, len(seps) - 1)]] if seps else ""
+
+
+def unit_text(text: str, start: int, end: int) -> str:
+    """What stands for the unit `text[start:end]` when it is matched or embedded: a table cell
+    with its row's first cells (a "thời hạn" cell says nothing of which procedure it belongs to),
+    any other unit as it is."""
+    return f"{row_head(text, start)} {text[start:end]}".strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embedders.base import Embedder
-from ..ingest.units import answer_units, row_head
+from ..ingest.units import answer_units, unit_text
 from ..progress import status
 from ..types import Chunk
 from .search_backends import read_range
@@ -60,9 +60,8 @@ class UnitVectors:
 
 
 def unit_texts(chunk: Chunk) -> list[str]:
-    """What is embedded for each answer unit: a table cell with its row's first cells (a
-    "thời hạn" cell says nothing of which procedure it belongs to), any other unit as it is."""
-    return [f"{row_head(chunk.text, s)} {chunk.text[s:e]}".strip() for s, e in answer_units(chunk.text)]
+    """What is embedded for each answer unit (`unit_text`)."""
+    return [unit_text(chunk.text, s, e) for s, e in answer_units(chunk.text)]
 
 
 def embed_units(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray],
